@@ -1,0 +1,60 @@
+# wecom-crm-bot — developer entry points. `make help` lists them.
+SHELL := /bin/bash
+GO ?= go
+FUNCTIONS := $(notdir $(wildcard functions/*))
+ENGINES_DIR ?= $(CURDIR)/.engines
+ARTIFACTS_DIR_LOCAL ?= $(CURDIR)/artifacts
+LDFLAGS := -s -w
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: help run test test-go lint engines bench fuzz package clean $(addprefix build-,$(FUNCTIONS))
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+run: ## run the whole product locally (all functions, bbolt, emulator, built-in CRM) on 127.0.0.1:$${PORT:-8080}
+	$(GO) run ./infra/local
+
+engines: ## install the real test engines (redis-server, DynamoDB Local, fauxqs, chromium)
+	ENGINES_DIR=$(ENGINES_DIR) bash .ci/engines.sh
+
+lint: ## gofmt, go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: engines lint test-go ## install engines, then run every test against them
+
+test-go:
+	mkdir -p $(ARTIFACTS_DIR_LOCAL)
+	REQUIRE_ENGINES=1 ENGINES_DIR=$(ENGINES_DIR) ARTIFACTS_DIR=$(ARTIFACTS_DIR_LOCAL) \
+		$(GO) test -count=1 -timeout 20m ./...
+
+bench: ## run the Go benchmarks (see docs/performance.md)
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./shared/wecom/... ./shared/store/... ./shared/bot/...
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-10s} $$pkg || exit 1; \
+	  done; \
+	done
+
+package: ## cross-compile every function for linux/arm64 (AWS) and linux/amd64 (Tencent) and zip them
+	rm -rf dist && mkdir -p dist/aws dist/tencent
+	@for f in $(FUNCTIONS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags '$(LDFLAGS)' -o dist/aws/$$f/bootstrap ./functions/$$f || exit 1; \
+	  (cd dist/aws/$$f && zip -q -X ../$$f.zip bootstrap); \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tencent/$$f ./functions/$$f || exit 1; \
+	done
+	(cd dist/tencent && zip -q -X ../tencent.zip *)
+	@ls -l dist/aws/*/bootstrap dist/tencent/* dist/*.zip dist/aws/*.zip | awk '{printf "%10d  %s\n", $$5, $$9}'
+
+clean:
+	rm -rf dist artifacts
+
+# SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
+define SAM_TARGET
+build-$(shell echo $(1) | awk '{print toupper(substr($$0,1,1)) substr($$0,2)}')Function:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags '$(LDFLAGS)' -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
+endef
+$(foreach f,$(FUNCTIONS),$(eval $(call SAM_TARGET,$(f))))
