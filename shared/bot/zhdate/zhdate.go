@@ -12,12 +12,12 @@ import (
 type partOfDay int
 
 const (
-	partNone partOfDay = iota
-	partEarly           // 凌晨
-	partMorning         // 早上, 上午, am
-	partNoon            // 中午
-	partAfternoon       // 下午, pm
-	partEvening         // 晚上, 今晚, tonight
+	partNone      partOfDay = iota
+	partEarly               // 凌晨
+	partMorning             // 早上, 上午, am
+	partNoon                // 中午
+	partAfternoon           // 下午, pm
+	partEvening             // 晚上, 今晚, tonight
 )
 
 // defaultHour is the hour assumed when only a part of day is given.
