@@ -114,20 +114,20 @@ type endpoint struct {
 }
 
 var endpoints = map[string]endpoint{
-	"/cgi-bin/gettoken":                          {http.MethodGet, true, (*Emulator).getToken},
-	"/cgi-bin/get_jsapi_ticket":                  {http.MethodGet, false, (*Emulator).jsapiTicket},
-	"/cgi-bin/ticket/get":                        {http.MethodGet, false, (*Emulator).agentTicket},
-	"/cgi-bin/kf/sync_msg":                       {http.MethodPost, false, (*Emulator).syncMsg},
-	"/cgi-bin/kf/send_msg":                       {http.MethodPost, false, (*Emulator).sendMsg},
-	"/cgi-bin/kf/send_msg_on_event":              {http.MethodPost, false, (*Emulator).sendMsgOnEvent},
-	"/cgi-bin/kf/service_state/get":              {http.MethodPost, false, (*Emulator).serviceStateGet},
-	"/cgi-bin/kf/service_state/trans":            {http.MethodPost, false, (*Emulator).serviceStateTrans},
-	"/cgi-bin/kf/customer/batchget":              {http.MethodPost, false, (*Emulator).customerBatchGet},
-	"/cgi-bin/message/send":                      {http.MethodPost, false, (*Emulator).messageSend},
-	"/cgi-bin/externalcontact/get":               {http.MethodGet, false, (*Emulator).externalContactGet},
-	"/cgi-bin/externalcontact/send_welcome_msg":  {http.MethodPost, false, (*Emulator).sendWelcomeMsg},
-	"/cgi-bin/externalcontact/remark":            {http.MethodPost, false, (*Emulator).remark},
-	"/cgi-bin/webhook/send":                      {http.MethodPost, true, (*Emulator).webhookSend},
+	"/cgi-bin/gettoken":                         {http.MethodGet, true, (*Emulator).getToken},
+	"/cgi-bin/get_jsapi_ticket":                 {http.MethodGet, false, (*Emulator).jsapiTicket},
+	"/cgi-bin/ticket/get":                       {http.MethodGet, false, (*Emulator).agentTicket},
+	"/cgi-bin/kf/sync_msg":                      {http.MethodPost, false, (*Emulator).syncMsg},
+	"/cgi-bin/kf/send_msg":                      {http.MethodPost, false, (*Emulator).sendMsg},
+	"/cgi-bin/kf/send_msg_on_event":             {http.MethodPost, false, (*Emulator).sendMsgOnEvent},
+	"/cgi-bin/kf/service_state/get":             {http.MethodPost, false, (*Emulator).serviceStateGet},
+	"/cgi-bin/kf/service_state/trans":           {http.MethodPost, false, (*Emulator).serviceStateTrans},
+	"/cgi-bin/kf/customer/batchget":             {http.MethodPost, false, (*Emulator).customerBatchGet},
+	"/cgi-bin/message/send":                     {http.MethodPost, false, (*Emulator).messageSend},
+	"/cgi-bin/externalcontact/get":              {http.MethodGet, false, (*Emulator).externalContactGet},
+	"/cgi-bin/externalcontact/send_welcome_msg": {http.MethodPost, false, (*Emulator).sendWelcomeMsg},
+	"/cgi-bin/externalcontact/remark":           {http.MethodPost, false, (*Emulator).remark},
+	"/cgi-bin/webhook/send":                     {http.MethodPost, true, (*Emulator).webhookSend},
 }
 
 // maxBody bounds request bodies; WeCom payloads are small.

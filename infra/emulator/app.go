@@ -49,11 +49,11 @@ const (
 // messageSend serves POST /cgi-bin/message/send.
 func (e *Emulator) messageSend(c *call) obj {
 	var req struct {
-		ToUser   string          `json:"touser"`
-		ToParty  string          `json:"toparty"`
-		ToTag    string          `json:"totag"`
-		MsgType  string          `json:"msgtype"`
-		AgentID  json.RawMessage `json:"agentid"`
+		ToUser   string                    `json:"touser"`
+		ToParty  string                    `json:"toparty"`
+		ToTag    string                    `json:"totag"`
+		MsgType  string                    `json:"msgtype"`
+		AgentID  json.RawMessage           `json:"agentid"`
 		Text     *struct{ Content string } `json:"text"`
 		Markdown *struct{ Content string } `json:"markdown"`
 		Card     *struct {

@@ -32,8 +32,10 @@ func (e *Emulator) uiHandler() http.Handler {
 	mux.Handle("GET /emulator/", http.StripPrefix("/emulator/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /emulator/api/state", e.uiState)
 	actions := map[string]func(r *http.Request, a uiAction) error{
-		"say":       func(r *http.Request, a uiAction) error { return e.CustomerSays(r.Context(), a.User, a.Text) },
-		"click":     func(r *http.Request, a uiAction) error { return e.CustomerClicksMenu(r.Context(), a.User, a.MenuID, a.Text) },
+		"say": func(r *http.Request, a uiAction) error { return e.CustomerSays(r.Context(), a.User, a.Text) },
+		"click": func(r *http.Request, a uiAction) error {
+			return e.CustomerClicksMenu(r.Context(), a.User, a.MenuID, a.Text)
+		},
 		"enter":     func(r *http.Request, a uiAction) error { return e.CustomerEnters(r.Context(), a.User, a.Scene) },
 		"takeover":  func(r *http.Request, a uiAction) error { return e.AgentTakesOver(r.Context(), a.User, a.Servicer) },
 		"agent_say": func(r *http.Request, a uiAction) error { return e.AgentSays(r.Context(), a.User, a.Servicer, a.Text) },
