@@ -63,8 +63,10 @@ func (e *Emulator) messageSend(c *call) obj {
 	if !c.decode(&req) {
 		return fail(codeDataFormat)
 	}
+	// agentid is an integer; a quoted string is a client bug.
 	var agent json.Number
-	if json.Unmarshal(req.AgentID, &agent) != nil || agent.String() != e.cfg.AgentID {
+	if len(req.AgentID) == 0 || req.AgentID[0] == '"' || json.Unmarshal(req.AgentID, &agent) != nil ||
+		agent.String() != e.cfg.AgentID {
 		return fail(codeInvalidAgentID)
 	}
 	if req.ToUser == "" && req.ToParty == "" && req.ToTag == "" {
