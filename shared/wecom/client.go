@@ -285,6 +285,21 @@ func redact(err error, query url.Values) error {
 	if err == nil {
 		return nil
 	}
+	// The *url.Error from net/http belongs to this request alone: scrub its
+	// URL in place so that unwrapping does not reveal the secrets either.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			q := u.Query()
+			for _, p := range secretParams {
+				if q.Has(p) {
+					q.Set(p, "REDACTED")
+				}
+			}
+			u.RawQuery = q.Encode()
+			ue.URL = u.String()
+		}
+	}
 	msg := err.Error()
 	changed := false
 	for _, p := range secretParams {
