@@ -110,6 +110,7 @@ var Vars = []Var{
 	{"LLM_BASE_URL", "", "OpenAI-compatible endpoint for the optional LLM fallback (off when empty)", false, ""},
 	{"LLM_MODEL", "", "Model name for the LLM fallback", false, ""},
 	{"LLM_API_KEY", "", "API key for the LLM fallback", true, ""},
+	{"PLATFORM", "", "Force the platform: lambda, scf or local (e.g. SCF web functions run the local server)", false, "local"},
 	{"SECRETS_ARN", "", "AWS Secrets Manager secret (JSON object of these variables) read once at start", false, "aws"},
 }
 

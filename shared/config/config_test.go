@@ -99,3 +99,15 @@ func TestVarsDocumented(t *testing.T) {
 		seen[v.Name] = true
 	}
 }
+
+// The README's configuration table is generated from Vars; regenerate it
+// with `go run ./cmd/configdoc` when this fails.
+func TestReadmeTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), config.MarkdownTable()) {
+		t.Fatal("README.md configuration table is out of date: run `go run ./cmd/configdoc` and paste its output")
+	}
+}
