@@ -279,7 +279,7 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request, ch *channel, c
 // readBody reads at most maxBody bytes, with a single allocation when the
 // Content-Length is known.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if false {
+	if r.ContentLength > h.opts.maxBody {
 		return nil, &http.MaxBytesError{Limit: h.opts.maxBody}
 	}
 	body := http.MaxBytesReader(w, r.Body, h.opts.maxBody)
