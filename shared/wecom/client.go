@@ -128,13 +128,13 @@ func New(corpID, secret string, opts ...Option) *Client {
 		opt(&o)
 	}
 	c := &Client{corpID: corpID, secret: secret, opts: o, log: o.logger}
-	c.http = newRetryClient(&o)
+	c.http = newRetryClient(&c.opts)
 	sum := sha256.Sum256([]byte(secret))
 	suffix := corpID + ":" + hex.EncodeToString(sum[:8])
 	owner := randomID()
-	c.token = newCache(&o, "wecom:token:"+suffix, owner, c.fetchToken)
-	c.jsapiTicket = newCache(&o, "wecom:jsapi_ticket:"+suffix, owner, c.fetchTicket("/cgi-bin/get_jsapi_ticket", nil))
-	c.agentTicket = newCache(&o, "wecom:agent_ticket:"+suffix, owner,
+	c.token = newCache(&c.opts, "wecom:token:"+suffix, owner, c.fetchToken)
+	c.jsapiTicket = newCache(&c.opts, "wecom:jsapi_ticket:"+suffix, owner, c.fetchTicket("/cgi-bin/get_jsapi_ticket", nil))
+	c.agentTicket = newCache(&c.opts, "wecom:agent_ticket:"+suffix, owner,
 		c.fetchTicket("/cgi-bin/ticket/get", url.Values{"type": {"agent_config"}}))
 	return c
 }
