@@ -13,8 +13,6 @@ import (
 	"wecom-crm-bot/infra/emulator"
 )
 
-func TestMain(m *testing.M) { m.Run() }
-
 func TestNewValidates(t *testing.T) {
 	tests := []struct {
 		name string

@@ -2,15 +2,17 @@ package emulator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"time"
+
+	"wecom-crm-bot/shared/domain"
 )
 
 // ErrInvalid is returned (wrapped) by the customer- and agent-side helpers
-// when the input or the session state does not allow the action.
-var ErrInvalid = errors.New("emulator: invalid action")
+// when the input or the session state does not allow the action. It wraps
+// domain.ErrInvalid.
+var ErrInvalid = fmt.Errorf("emulator: invalid action: %w", domain.ErrInvalid)
 
 // ChatLine is one message as the customer sees it in their WeChat window.
 type ChatLine struct {

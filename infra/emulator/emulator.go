@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"wecom-crm-bot/shared/domain"
 )
 
 // Hang is the errcode to pass to Inject to make calls hang instead of
@@ -148,13 +149,13 @@ type rule struct {
 	remaining int
 }
 
-// New checks cfg and returns a ready Emulator. It returns an error wrapping
-// domain-independent validation failures when CorpID, Token or a valid
-// EncodingAESKey is missing.
+// New checks cfg, fills in defaults and returns a ready Emulator. It fails
+// when CorpID or Token is empty or EncodingAESKey is not a valid 43-character
+// key (the error then wraps domain.ErrConfig).
 func New(cfg Config) (*Emulator, error) {
 	cfg = cfg.withDefaults()
 	if cfg.CorpID == "" || cfg.Token == "" {
-		return nil, errors.New("emulator: CorpID and Token are required")
+		return nil, fmt.Errorf("emulator: CorpID and Token are required: %w", domain.ErrConfig)
 	}
 	crypt, err := newSealer(cfg.Token, cfg.EncodingAESKey, cfg.CorpID)
 	if err != nil {
