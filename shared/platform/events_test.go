@@ -35,8 +35,8 @@ func readTestdata(tb testing.TB, name string) []byte {
 // seen is what the echo HTTP handler observed.
 type seen struct {
 	Method, Path, RawQuery, RequestURI, Host, Cookie, XTest, ContentType, RemoteAddr string
-	Body                                                                            string
-	ContentLength                                                                   int64
+	Body                                                                             string
+	ContentLength                                                                    int64
 }
 
 // recorder holds fake handlers that record what they were called with.
