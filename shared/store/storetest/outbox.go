@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -242,6 +243,46 @@ func testOutbox(t *testing.T, open opener) {
 		if err != nil || len(dead) != 1 || dead[0].ID != "a" || dead[0].LastError != "poison" {
 			t.Fatalf("Dead: got %+v, %v", dead, err)
 		}
+	})
+	t.Run("MissingItems", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		ctx := t.Context()
+		add(t, s, store.Item{Topic: "t", ID: "live"})
+		add(t, s, store.Item{Topic: "t", ID: "dead"})
+		if err := s.Bury(ctx, "t", "dead", "x"); err != nil {
+			t.Fatalf("Bury: %v", err)
+		}
+		// Acking an absent item is harmless (a redelivered acknowledgement).
+		if err := s.Ack(ctx, "t", "absent"); err != nil {
+			t.Fatalf("Ack of absent item: %v", err)
+		}
+		if err := s.Ack(ctx, "no-such-topic", "absent"); err != nil {
+			t.Fatalf("Ack in absent topic: %v", err)
+		}
+		tests := []struct {
+			name string
+			call func() error
+		}{
+			{"RetryAbsent", func() error { return s.Retry(ctx, "t", "absent", time.Now(), "x") }},
+			{"RetryDead", func() error { return s.Retry(ctx, "t", "dead", time.Now(), "x") }},
+			{"BuryAbsent", func() error { return s.Bury(ctx, "t", "absent", "x") }},
+			{"BuryDead", func() error { return s.Bury(ctx, "t", "dead", "x") }},
+			{"ReviveAbsent", func() error { return s.Revive(ctx, "t", "absent") }},
+			{"ReviveLive", func() error { return s.Revive(ctx, "t", "live") }},
+			{"ReviveAbsentTopic", func() error { return s.Revive(ctx, "no-such-topic", "dead") }},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				if err := tc.call(); !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("got %v, want ErrNotFound", err)
+				}
+			})
+		}
+		if got := take(t, s, "no-such-topic", 10, longTTL); len(got) != 0 {
+			t.Fatalf("Take of absent topic returned %q", ids(got))
+		}
+		wantIDs(t, "Take", take(t, s, "t", 10, longTTL), "live")
 	})
 	t.Run("CompetingConsumersExactlyOnce", func(t *testing.T) {
 		t.Parallel()
