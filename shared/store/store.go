@@ -71,22 +71,27 @@ type Item struct {
 
 // Outbox holds work to deliver later (CRM notes), with retries and dead letters.
 type Outbox interface {
-	// Add enqueues item, due at item.Due (zero means now). Adding an ID that
-	// is already live or dead in the topic is a no-op.
+	// Add enqueues item, due at item.Due (zero means now; a zero Created is
+	// set too). Adding an ID that is already live or dead in the topic is a
+	// no-op.
 	Add(ctx context.Context, item Item) error
 	// Take returns up to n items of topic that are due, hides each from other
 	// takers for visibility and increments its Attempts. Two concurrent
 	// takers never receive the same item while it is hidden.
 	Take(ctx context.Context, topic string, n int, visibility time.Duration) ([]Item, error)
-	// Ack removes a delivered item.
+	// Ack removes a delivered item; acking an absent item is no error.
+	// Adding the same ID after Ack makes a new item.
 	Ack(ctx context.Context, topic, id string) error
-	// Retry makes a taken item due again at due, recording lastErr.
+	// Retry makes a taken item due again at due, recording lastErr;
+	// ErrNotFound if the item is absent or dead.
 	Retry(ctx context.Context, topic, id string, due time.Time, lastErr string) error
-	// Bury moves an item to the topic's dead-letter list.
+	// Bury moves an item to the topic's dead-letter list; ErrNotFound if
+	// the item is absent or already dead.
 	Bury(ctx context.Context, topic, id, lastErr string) error
-	// Dead lists up to n dead items of topic, oldest first.
+	// Dead lists up to n dead items of topic, in the order they were buried.
 	Dead(ctx context.Context, topic string, n int) ([]Item, error)
-	// Revive moves a dead item back to the live queue, due now, attempts 0.
+	// Revive moves a dead item back to the live queue, due now, attempts 0;
+	// ErrNotFound if the item is not dead.
 	Revive(ctx context.Context, topic, id string) error
 }
 
