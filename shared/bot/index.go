@@ -130,6 +130,11 @@ const (
 	// rerankPool entries by BM25 are re-ranked by rerankMix coverage.
 	rerankPool = 10
 	rerankMix  = 0.7
+	// A top result whose rank beats the runner-up by less than
+	// ambiguityMargin (relative) loses up to ambiguityPenalty of its
+	// confidence.
+	ambiguityMargin  = 0.3
+	ambiguityPenalty = 0.4
 )
 
 // buildIndex indexes docs (normalised text) that belong to entries.
@@ -308,8 +313,8 @@ func (ix *index) search(query string, k int, keep func(entry int) bool) []hit {
 	// An ambiguous top result (runner-up nearly as good) is less certain.
 	if len(hits) > 1 && hits[0].rank > 0 {
 		margin := (hits[0].rank - hits[1].rank) / hits[0].rank
-		if margin < 0.1 {
-			hits[0].confidence *= 0.85 + 1.5*margin
+		if margin < ambiguityMargin {
+			hits[0].confidence *= 1 - ambiguityPenalty*(1-margin/ambiguityMargin)
 		}
 	}
 	return hits

@@ -188,11 +188,11 @@ type Flows struct {
 // keywords, hours, thresholds, texts and flows. It is immutable after
 // parsing and safe for concurrent use.
 type Knowledge struct {
-	Version  string              `yaml:"version"`
-	Hours    BusinessHours       `yaml:"hours,omitempty"`
-	Thresholds Thresholds `yaml:"thresholds,omitempty"`
-	Messages Messages            `yaml:"messages,omitempty"`
-	Synonyms map[string][]string `yaml:"synonyms,omitempty"`
+	Version    string              `yaml:"version"`
+	Hours      BusinessHours       `yaml:"hours,omitempty"`
+	Thresholds Thresholds          `yaml:"thresholds,omitempty"`
+	Messages   Messages            `yaml:"messages,omitempty"`
+	Synonyms   map[string][]string `yaml:"synonyms,omitempty"`
 	// Handoff maps a reason code (requested, complaint, refund…) to the
 	// words that trigger it. "refund" triggers only above
 	// Thresholds.RefundHandoffAmount.
