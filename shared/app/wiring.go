@@ -1,0 +1,249 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"wecom-crm-bot/shared/bot"
+	"wecom-crm-bot/shared/crm"
+	"wecom-crm-bot/shared/crm/builtin"
+	"wecom-crm-bot/shared/crm/hubspot"
+	"wecom-crm-bot/shared/crm/webhook"
+	"wecom-crm-bot/shared/domain"
+	"wecom-crm-bot/shared/notes"
+	"wecom-crm-bot/shared/queue"
+	"wecom-crm-bot/shared/queue/localq"
+	"wecom-crm-bot/shared/queue/scfq"
+	"wecom-crm-bot/shared/wecom"
+	"wecom-crm-bot/shared/wecom/callback"
+	"wecom-crm-bot/shared/worker"
+)
+
+// LocalQueue returns the durable in-process queue over the store (QUEUE=memory).
+func (a *App) LocalQueue(ctx context.Context) (*localq.Queue, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return localq.New(st, localq.Config{Logger: a.Logger}), nil
+}
+
+// Publisher opens the configured queue for publishing.
+func (a *App) Publisher(ctx context.Context) (queue.Publisher, error) {
+	q := a.Config.Queue
+	switch {
+	case q == "memory":
+		return a.LocalQueue(ctx)
+	case strings.HasPrefix(q, "sqs://"), strings.HasPrefix(q, "https://sqs."), strings.HasPrefix(q, "http://"):
+		return openSQS(ctx, q)
+	case strings.HasPrefix(q, "scf://"):
+		p, err := scfq.Open(q, a.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("app: QUEUE: %w", err)
+		}
+		return p, nil
+	default:
+		return nil, fmt.Errorf("app: QUEUE %q: want memory, sqs://… or scf://…", q)
+	}
+}
+
+// Callback builds the callback HTTP handler.
+func (a *App) Callback(ctx context.Context, pub queue.Publisher) (http.Handler, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.Config.Channels) == 0 {
+		return nil, fmt.Errorf("app: no WeCom channel configured (set WECOM_CORP_ID, WECOM_TOKEN, WECOM_AES_KEY)")
+	}
+	var chans []callback.Channel
+	for _, ch := range a.Config.Channels {
+		chans = append(chans, callback.Channel{Name: ch.Name, CorpID: ch.CorpID, Token: ch.Token, EncodingAESKey: ch.EncodingAESKey})
+	}
+	return callback.NewHandler(chans, st, pub, a.Logger)
+}
+
+// WeComClient returns an API client for one credential, sharing the token
+// cache through the store.
+func (a *App) WeComClient(ctx context.Context, corpID, secret string) (*wecom.Client, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return wecom.New(corpID, secret, wecom.WithBaseURL(a.Config.APIBase), wecom.WithTokenStore(st), wecom.WithLogger(a.Logger)), nil
+}
+
+// Channels builds the worker's per-channel API clients.
+func (a *App) Channels(ctx context.Context) ([]worker.Channel, error) {
+	var out []worker.Channel
+	for _, ch := range a.Config.Channels {
+		wc := worker.Channel{Name: ch.Name, CorpID: ch.CorpID}
+		if ch.AgentID != "" {
+			id, err := strconv.ParseInt(ch.AgentID, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("app: channel %s: agent id %q: %w", ch.Name, ch.AgentID, err)
+			}
+			wc.AgentID = id
+		}
+		if ch.KfSecret != "" {
+			c, err := a.WeComClient(ctx, ch.CorpID, ch.KfSecret)
+			if err != nil {
+				return nil, err
+			}
+			wc.Kf = c
+		}
+		if ch.AppSecret != "" {
+			c, err := a.WeComClient(ctx, ch.CorpID, ch.AppSecret)
+			if err != nil {
+				return nil, err
+			}
+			wc.App = c
+		}
+		if ch.ContactSecret != "" {
+			c, err := a.WeComClient(ctx, ch.CorpID, ch.ContactSecret)
+			if err != nil {
+				return nil, err
+			}
+			wc.Contacts = c
+		}
+		out = append(out, wc)
+	}
+	return out, nil
+}
+
+// CRM opens the configured CRM adapter (uncached).
+func (a *App) CRM(ctx context.Context) (crm.CRM, error) {
+	c := a.Config
+	switch c.CRM {
+	case "builtin":
+		return a.Builtin()
+	case "hubspot":
+		if c.HubSpotToken == "" {
+			return nil, fmt.Errorf("app: CRM=hubspot needs HUBSPOT_TOKEN")
+		}
+		return hubspot.New(c.HubSpotToken, hubspot.WithBaseURL(c.HubSpotBase))
+	case "salesforce":
+		return openSalesforce(c)
+	case "webhook":
+		return webhook.New(c.CRMWebhookURL, c.CRMWebhookKey)
+	}
+	return nil, fmt.Errorf("app: unknown CRM %q", c.CRM)
+}
+
+// Builtin opens (once) the embedded CRM persisted under DATA_DIR.
+func (a *App) Builtin() (*builtin.CRM, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.builtin != nil {
+		return a.builtin, nil
+	}
+	b, err := builtin.New(builtin.WithFile(a.Config.CRMDataFile))
+	if err != nil {
+		return nil, fmt.Errorf("app: built-in CRM: %w", err)
+	}
+	a.builtin = b
+	return b, nil
+}
+
+// CachedCRM wraps the CRM with the store-backed cache and a hard timeout.
+func (a *App) CachedCRM(ctx context.Context) (*crm.Cached, error) {
+	base, err := a.CRM(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return crm.NewCached(base, st, crm.WithCreateContacts(a.Config.CreateContacts), crm.WithLogger(a.Logger)), nil
+}
+
+// Location is the business time zone.
+func (a *App) Location() *time.Location {
+	loc, err := time.LoadLocation(a.Config.TimeZone)
+	if err != nil {
+		return time.UTC // validated by config.Load; unreachable in practice
+	}
+	return loc
+}
+
+// Bot builds the bot with the CRM behind its ports.
+func (a *App) Bot(ctx context.Context, customers crm.CRM) (*bot.Bot, error) {
+	kb := bot.DefaultKnowledge()
+	ports := bot.Ports{Appointments: appointments{customers}}
+	if a.Config.CRM == "builtin" {
+		b, err := a.Builtin()
+		if err != nil {
+			return nil, err
+		}
+		ports.Orders = orders{b}
+	}
+	return bot.New(kb, ports, bot.WithLocation(a.Location())), nil
+}
+
+// Worker builds the queue consumer.
+func (a *App) Worker(ctx context.Context) (*worker.Worker, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	customers, err := a.CachedCRM(ctx)
+	if err != nil {
+		return nil, err
+	}
+	brain, err := a.Bot(ctx, customers)
+	if err != nil {
+		return nil, err
+	}
+	chans, err := a.Channels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return worker.New(worker.Config{
+		Channels: chans, State: st, Brain: brain, Customers: customers, Logger: a.Logger,
+		NoteIdle: a.Config.NoteIdle, CreateContacts: a.Config.CreateContacts, LogContent: a.Config.LogContent,
+	})
+}
+
+// NoteSyncer builds the note delivery pass.
+func (a *App) NoteSyncer(ctx context.Context) (*notes.Syncer, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	customers, err := a.CachedCRM(ctx)
+	if err != nil {
+		return nil, err
+	}
+	idle := a.Config.NoteIdle
+	return notes.NewSyncer(notes.Config{
+		Outbox: st, CRM: customers, TimeZone: a.Location(), CreateContacts: a.Config.CreateContacts, Logger: a.Logger,
+		NotesTopic: worker.TopicNotes, IdleTopic: worker.TopicIdle,
+		Idle: func(ctx context.Context, payload []byte, now time.Time) (time.Time, bool, error) {
+			job, err := worker.DecodeIdleJob(payload)
+			if err != nil {
+				return time.Time{}, true, nil // unreadable: nothing to end
+			}
+			return worker.EndIfIdle(ctx, st, job, idle, now)
+		},
+	}), nil
+}
+
+// orders adapts the built-in CRM's order look-up to the bot's port.
+type orders struct{ b *builtin.CRM }
+
+func (o orders) Order(ctx context.Context, id string) (domain.Order, error) {
+	return o.b.OrderByID(ctx, id)
+}
+
+// appointments books appointments as CRM tasks.
+type appointments struct{ c crm.CRM }
+
+func (a appointments) Book(ctx context.Context, t domain.Task) error {
+	_, err := a.c.CreateTask(ctx, t)
+	return err
+}
