@@ -346,7 +346,9 @@ func FuzzOpen(f *testing.F) {
 	for _, s := range []string{"scf://w?region=ap-guangzhou", "scf://", "scf://w/x", "scf://w?endpoint=h:1&scheme=http", "%", ""} {
 		f.Add(s)
 	}
-	getenv := func(k string) string { return map[string]string{"TENCENTCLOUD_SECRETID": "id", "TENCENTCLOUD_SECRETKEY": "k"}[k] }
+	getenv := func(k string) string {
+		return map[string]string{"TENCENTCLOUD_SECRETID": "id", "TENCENTCLOUD_SECRETKEY": "k"}[k]
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := scfq.Open(s, getenv)
 		if (p == nil) == (err == nil) {
