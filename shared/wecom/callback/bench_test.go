@@ -160,7 +160,7 @@ func BenchmarkNaiveStdlib(b *testing.B) {
 type benchClaims struct{}
 
 func (benchClaims) Claim(context.Context, string, time.Duration) (bool, error) { return true, nil }
-func (benchClaims) Unclaim(context.Context, string) error                     { return nil }
+func (benchClaims) Unclaim(context.Context, string) error                      { return nil }
 
 type benchPublisher struct{ n int }
 

@@ -51,8 +51,11 @@ type Envelope struct {
 
 // Defaults for the options.
 const (
+	// DefaultClaimTTL is how long a callback's dedupe claim lives: far
+	// longer than WeCom's retry window.
 	DefaultClaimTTL = 24 * time.Hour
-	DefaultMaxBody  = 1 << 20
+	// DefaultMaxBody is the largest POST body accepted (1 MiB).
+	DefaultMaxBody = 1 << 20
 )
 
 // Option configures a Handler.

@@ -30,7 +30,7 @@ var (
 	ErrReceiveID = fmt.Errorf("wxcrypt: receiveid mismatch: %w", domain.ErrInvalid)
 	// ErrKey means the EncodingAESKey (or another constructor argument) is
 	// unusable (WXBizMsgCrypt -40004).
-	ErrKey = fmt.Errorf("wxcrypt: bad EncodingAESKey: %w", domain.ErrConfig)
+	ErrKey = fmt.Errorf("wxcrypt: bad EncodingAESKey or config: %w", domain.ErrConfig)
 )
 
 const (
