@@ -165,7 +165,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		defer s.wg.Done()
 		_ = app.Every(poll, func(ctx context.Context, _ string) error {
 			st, err := s.Notes.Run(ctx)
-			if err != nil {
+			if err != nil && ctx.Err() == nil {
 				a.Logger.Warn("localstack: note sync", "err", err)
 			} else if st.Delivered+st.IdleEnded+st.Buried > 0 {
 				a.Logger.Info("localstack: note sync", "delivered", st.Delivered, "ended", st.IdleEnded, "dead", st.Buried)

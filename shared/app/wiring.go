@@ -205,7 +205,7 @@ func (a *App) Worker(ctx context.Context) (*worker.Worker, error) {
 	}
 	return worker.New(worker.Config{
 		Channels: chans, State: st, Brain: brain, Customers: customers, Logger: a.Logger,
-		NoteIdle: a.Config.NoteIdle, CreateContacts: a.Config.CreateContacts, LogContent: a.Config.LogContent,
+		NoteIdle: a.Config.NoteIdle, LogContent: a.Config.LogContent,
 	})
 }
 

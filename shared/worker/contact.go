@@ -42,7 +42,7 @@ func (w *Worker) contactChange(ctx context.Context, ch Channel, m event.Message)
 			}
 		}
 	}
-	customer := w.customerContext(ctx, id)
+	customer := w.customerContext(ctx, id, "")
 	in := bot.Input{Now: w.cfg.Now(), Channel: ch.Name, Customer: customer}
 	var texts []string
 	for _, r := range w.cfg.Brain.Welcome(in) {

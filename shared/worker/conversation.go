@@ -218,3 +218,20 @@ func DecodeIdleJob(payload []byte) (IdleJob, error) {
 	}
 	return j, nil
 }
+
+// knownContactID returns the CRM contact already linked to the peer's active
+// conversation, so follow-up messages skip the look-up.
+func (w *Worker) knownContactID(ctx context.Context, channel, peer string) (string, error) {
+	rec, err := w.cfg.State.Get(ctx, StoreKey(channel, peer))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("worker: load conversation: %w", err)
+	}
+	var c domain.Conversation
+	if json.Unmarshal(rec.Value, &c) != nil || c.Ended {
+		return "", nil
+	}
+	return c.ContactID, nil
+}

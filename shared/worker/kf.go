@@ -191,7 +191,15 @@ func (w *Worker) customerMessage(ctx context.Context, ch Channel, m wecom.KfMsg,
 	var out bot.Output
 	var replies []domain.Turn
 	var alreadyRan bool
-	customer := w.customerContext(ctx, crm.Identity{ExternalUserID: m.ExternalUserID})
+	contactID, err := w.knownContactID(ctx, ch.Name, peer)
+	if err != nil {
+		return err
+	}
+	var id crm.Identity
+	if contactID == "" {
+		id = w.kfIdentity(ctx, ch, m.ExternalUserID)
+	}
+	customer := w.customerContext(ctx, id, contactID)
 	conv, err := w.updateConv(ctx, ch.Name, peer, func(c *domain.Conversation) {
 		c.CorpID, c.OpenKfID, c.ExternalUserID = ch.CorpID, m.OpenKfID, m.ExternalUserID
 	}, func(c *domain.Conversation) error {
@@ -232,7 +240,7 @@ func (w *Worker) customerMessage(ctx context.Context, ch Channel, m wecom.KfMsg,
 			c.Satisfaction = out.Satisfaction
 		}
 		msgs := out.Replies
-		if first && customer != nil && customer.Contact.Name != "" && out.Handoff == nil {
+		if first && knownName(customer, m.ExternalUserID) && out.Handoff == nil {
 			msgs = append(w.cfg.Brain.Welcome(in), msgs...)
 		}
 		for i, r := range msgs {
@@ -425,7 +433,7 @@ func (w *Worker) kfEvent(ctx context.Context, ch Channel, m wecom.KfMsg) error {
 		if ev.WelcomeCode == "" {
 			return nil
 		}
-		customer := w.customerContext(ctx, crm.Identity{ExternalUserID: ev.ExternalUserID})
+		customer := w.customerContext(ctx, w.kfIdentity(ctx, ch, ev.ExternalUserID), "")
 		in := bot.Input{Now: w.cfg.Now(), Channel: ch.Name, Customer: customer}
 		welcome := w.cfg.Brain.Welcome(in)
 		if len(welcome) == 0 {
@@ -547,26 +555,55 @@ func (w *Worker) endConversation(ctx context.Context, ch Channel, peer, reason s
 }
 
 // customerContext looks the customer up in the CRM; nil when unknown,
-// unavailable or not configured (the bot then answers generically).
-func (w *Worker) customerContext(ctx context.Context, id crm.Identity) *domain.CustomerContext {
-	if w.cfg.Customers == nil || id.ExternalUserID == "" {
+// unavailable or not configured (the bot then answers generically). With a
+// known contactID only the (cached) context is read. Whether an unknown
+// customer becomes a new CRM contact is the CRM cache's CreateContacts option.
+func (w *Worker) customerContext(ctx context.Context, id crm.Identity, contactID string) *domain.CustomerContext {
+	if w.cfg.Customers == nil || (id.ExternalUserID == "" && contactID == "") {
 		return nil
 	}
 	log := w.logger(ctx)
-	contact, err := w.cfg.Customers.FindContact(ctx, id)
-	if errors.Is(err, domain.ErrNotFound) && w.cfg.CreateContacts && (id.Name != "" || len(id.Phones) > 0) {
-		contact, err = w.cfg.Customers.CreateContact(ctx, id)
-	}
-	if err != nil {
-		if !errors.Is(err, domain.ErrNotFound) {
-			log.Warn("worker: CRM lookup failed; answering without personalisation", "err", err)
+	var contact domain.Contact
+	if contactID == "" {
+		var err error
+		contact, err = w.cfg.Customers.FindContact(ctx, id)
+		if err != nil {
+			if !errors.Is(err, domain.ErrNotFound) {
+				log.Warn("worker: CRM lookup failed; answering without personalisation", "err", err)
+			}
+			return nil
 		}
-		return nil
+		contactID = contact.ID
 	}
-	cc, err := w.cfg.Customers.Context(ctx, contact.ID)
+	cc, err := w.cfg.Customers.Context(ctx, contactID)
 	if err != nil {
 		log.Warn("worker: CRM context failed; answering without personalisation", "err", err)
+		if contact.ID == "" {
+			return nil
+		}
 		return &domain.CustomerContext{Contact: contact}
 	}
 	return &cc
+}
+
+// kfIdentity is what WeCom tells about a kf customer, for the CRM look-up
+// (and for creating the contact with a real name).
+func (w *Worker) kfIdentity(ctx context.Context, ch Channel, externalUserID string) crm.Identity {
+	id := crm.Identity{ExternalUserID: externalUserID}
+	list, err := ch.Kf.BatchGetCustomers(ctx, []string{externalUserID})
+	if err != nil {
+		w.logger(ctx).Warn("worker: customer/batchget failed; looking up by id only", "err", err)
+		return id
+	}
+	for _, c := range list {
+		if c.ExternalUserID == externalUserID {
+			id.Name, id.UnionID = c.Nickname, c.UnionID
+		}
+	}
+	return id
+}
+
+// knownName reports whether the contact has a real name to greet.
+func knownName(cc *domain.CustomerContext, externalUserID string) bool {
+	return cc != nil && cc.Contact.Name != "" && cc.Contact.Name != externalUserID
 }

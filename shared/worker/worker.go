@@ -31,6 +31,7 @@ type KfAPI interface {
 	SendMsg(ctx context.Context, m wecom.KfMessage) (string, error)
 	SendMsgOnEvent(ctx context.Context, code string, m wecom.KfMessage) (string, error)
 	TransServiceState(ctx context.Context, openKfID, externalUserID string, state int, servicer string) (string, error)
+	BatchGetCustomers(ctx context.Context, ids []string) ([]wecom.Customer, error)
 }
 
 // AppAPI sends self-built app messages (staff answers, handoff cards).
@@ -111,7 +112,6 @@ type Config struct {
 	Now       func() time.Time
 
 	NoteIdle       time.Duration // customer silence that ends a conversation; default 30m
-	CreateContacts bool          // create CRM contacts for unknown customers
 	LeaseTTL       time.Duration // kf sync lease; default 60s
 	LeaseWait      time.Duration // how long to wait for a busy lease before retrying later; default 8s
 	DoneTTL        time.Duration // how long processed-message markers live; default 7 days
