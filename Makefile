@@ -26,7 +26,7 @@ test: engines lint test-go ## install engines, then run every test against them
 
 test-go:
 	mkdir -p $(ARTIFACTS_DIR_LOCAL)
-	REQUIRE_ENGINES=1 ENGINES_DIR=$(ENGINES_DIR) ARTIFACTS_DIR=$(ARTIFACTS_DIR_LOCAL) \
+	REQUIRE_ENGINES=1 ENGINES_DIR=$(ENGINES_DIR) WECOM_NODE_SDK_DIR=$(ENGINES_DIR) ARTIFACTS_DIR=$(ARTIFACTS_DIR_LOCAL) \
 		$(GO) test -count=1 -timeout 20m ./...
 
 bench: ## run the Go benchmarks (see docs/performance.md)

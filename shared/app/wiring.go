@@ -12,6 +12,7 @@ import (
 	"wecom-crm-bot/shared/crm"
 	"wecom-crm-bot/shared/crm/builtin"
 	"wecom-crm-bot/shared/crm/hubspot"
+	"wecom-crm-bot/shared/crm/salesforce"
 	"wecom-crm-bot/shared/crm/webhook"
 	"wecom-crm-bot/shared/domain"
 	"wecom-crm-bot/shared/notes"
@@ -125,9 +126,12 @@ func (a *App) CRM(ctx context.Context) (crm.CRM, error) {
 		if c.HubSpotToken == "" {
 			return nil, fmt.Errorf("app: CRM=hubspot needs HUBSPOT_TOKEN")
 		}
-		return hubspot.New(c.HubSpotToken, hubspot.WithBaseURL(c.HubSpotBase))
+		return hubspot.New(c.HubSpotToken, hubspot.WithBaseURL(c.HubSpotBase), hubspot.WithOwners(c.CRMOwners))
 	case "salesforce":
-		return openSalesforce(c)
+		return salesforce.New(salesforce.Config{
+			LoginURL: c.Salesforce.LoginURL, ClientID: c.Salesforce.ClientID, ClientSecret: c.Salesforce.ClientSecret,
+			RefreshToken: c.Salesforce.RefreshToken, APIVersion: c.Salesforce.APIVersion, Owners: c.CRMOwners,
+		})
 	case "webhook":
 		return webhook.New(c.CRMWebhookURL, c.CRMWebhookKey)
 	}

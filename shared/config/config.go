@@ -46,6 +46,7 @@ type Config struct {
 	CRMWebhookURL  string
 	CRMWebhookKey  string
 	CRMDataFile    string
+	CRMOwners      map[string]string
 
 	NoteIdle       time.Duration
 	TimeZone       string
@@ -92,6 +93,7 @@ var Vars = []Var{
 	{"QUEUE", "memory", "Queue between callback and worker: memory, sqs://queue-url, scf://function-name", false, ""},
 	{"CRM", "builtin", "CRM adapter: builtin, hubspot, salesforce, webhook", false, ""},
 	{"CRM_CREATE_CONTACTS", "true", "Create a CRM contact/lead for unknown WeCom customers", false, ""},
+	{"CRM_OWNERS", "", "JSON object mapping CRM owner ids to WeCom userids, e.g. {\"12345\":\"sales01\"} (handoff to the owner rep)", false, ""},
 	{"CRM_DATA_FILE", "$DATA_DIR/crm.json", "Persistence file of the built-in CRM", false, "local"},
 	{"HUBSPOT_TOKEN", "", "HubSpot private app token", true, ""},
 	{"HUBSPOT_API_BASE", "https://api.hubapi.com", "HubSpot API base URL", false, ""},
@@ -172,6 +174,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("BOT_TIMEZONE: %w", err))
+	}
+	if raw := get("CRM_OWNERS"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &c.CRMOwners); err != nil {
+			errs = append(errs, fmt.Errorf("CRM_OWNERS: want a JSON object of owner id to WeCom userid: %w", err))
+		}
 	}
 	c.Store = strings.ReplaceAll(get("STORE"), "$DATA_DIR", c.DataDir)
 	c.CRMDataFile = strings.ReplaceAll(get("CRM_DATA_FILE"), "$DATA_DIR", c.DataDir)
