@@ -26,7 +26,7 @@ const (
 
 // Weights of term kinds in BM25 and in the coverage-based confidence.
 const (
-	weightUni  = 0.6
+	weightUni  = 0.8
 	weightBi   = 1.0
 	weightTri  = 1.0
 	weightWord = 1.2
