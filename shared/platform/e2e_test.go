@@ -265,10 +265,11 @@ func TestE2ELambda(t *testing.T) {
 		if err := json.Unmarshal(res.body, &resp); err != nil {
 			t.Fatal(err)
 		}
-		if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m-3" {
+		if len(resp.BatchItemFailures) != 2 || resp.BatchItemFailures[0].ItemIdentifier != "m-3" ||
+			resp.BatchItemFailures[1].ItemIdentifier != "m-6" {
 			t.Fatalf("batchItemFailures %s", res.body)
 		}
-		for _, id := range []string{"wrapped-1", "dedupe-2", "fail-3", "m-4"} {
+		for _, id := range []string{"wrapped-1", "dedupe-2", "fail-3", "m-4", "b64-5"} {
 			stderr.waitFor(t, `"msg":"queue","id":"`+id+`"`)
 		}
 	})

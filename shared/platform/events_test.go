@@ -216,15 +216,16 @@ func TestLambdaSQS(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp := roundTrip[events.SQSEventResponse](t, out)
-	want := []events.SQSBatchItemFailure{{ItemIdentifier: "m-3"}}
+	want := []events.SQSBatchItemFailure{{ItemIdentifier: "m-3"}, {ItemIdentifier: "m-6"}}
 	if !reflect.DeepEqual(resp.BatchItemFailures, want) {
 		t.Fatalf("failures %+v, want %+v", resp.BatchItemFailures, want)
 	}
 	wantMsgs := []queue.Message{
 		{ID: "wrapped-1", Body: []byte("hello"), Attributes: map[string]string{"correlation_id": "c-1"}},
-		{ID: "dedupe-2", Body: []byte("raw body 2"), Attributes: map[string]string{"dedupe_id": "dedupe-2", "correlation_id": "c-2"}},
+		{ID: "dedupe-2", Body: []byte("raw body 2"), Attributes: map[string]string{"correlation_id": "c-2"}},
 		{ID: "fail-3", Body: []byte(`{"id":"fail-3","event":"kf_msg_or_event"}`)},
 		{ID: "m-4", Body: []byte("plain")},
+		{ID: "b64-5", Body: []byte("hi")},
 	}
 	if !reflect.DeepEqual(rc.msgs, wantMsgs) {
 		t.Fatalf("messages\n got %+v\nwant %+v", rc.msgs, wantMsgs)

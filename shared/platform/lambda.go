@@ -16,11 +16,8 @@ import (
 
 	"wecom-crm-bot/shared/domain"
 	"wecom-crm-bot/shared/queue"
+	"wecom-crm-bot/shared/queue/sqsq"
 )
-
-// DedupeAttribute is the SQS message attribute (String) that carries
-// queue.Message.ID when the record body is the raw message body.
-const DedupeAttribute = "dedupe_id"
 
 func startLambda(ctx context.Context, h Handlers, o *options) error {
 	if o.getenv("AWS_LAMBDA_RUNTIME_API") == "" {
@@ -231,42 +228,54 @@ func serveHTTPv2(ctx context.Context, h http.Handler, ev *events.APIGatewayV2HTT
 	}, nil
 }
 
-// SQSMessage converts one SQS record into a queue.Message. The record body
-// is either a JSON-encoded queue.Message (an object with "id" and "body"), or
-// the raw message body; in the latter case ID comes from the dedupe_id
-// message attribute, else from a top-level "id" string in a JSON body, else
-// from the SQS message ID. String and Number message attributes become
-// Attributes.
-func SQSMessage(rec *events.SQSMessage) queue.Message {
+// SQSMessage converts one SQS record into a queue.Message. Records that
+// carry the sqsq wire format (a dedupe_id or body_encoding String message
+// attribute) are decoded with sqsq.MessageFromRecord, falling back to the SQS
+// message ID when dedupe_id is absent. Other records are accepted too: a body
+// that is a JSON-encoded queue.Message (an object with "id" and "body") is
+// unwrapped; otherwise Body is the raw body and ID is a top-level "id" string
+// of a JSON body, else the SQS message ID. It fails with domain.ErrInvalid
+// on a bad body encoding.
+func SQSMessage(rec *events.SQSMessage) (queue.Message, error) {
 	attrs := map[string]string{}
 	for k, a := range rec.MessageAttributes {
 		if a.StringValue != nil {
 			attrs[k] = *a.StringValue
 		}
 	}
+	_, hasID := attrs[sqsq.AttrDedupeID]
+	_, hasEnc := attrs[sqsq.AttrBodyEncoding]
+	if hasID || hasEnc {
+		m, err := sqsq.MessageFromRecord(rec.Body, attrs)
+		if err != nil {
+			return queue.Message{}, fmt.Errorf("platform: sqs record %s: %w", rec.MessageId, err)
+		}
+		if m.ID == "" {
+			m.ID = rec.MessageId
+		}
+		return m, nil
+	}
 	var probe map[string]json.RawMessage
 	if json.Unmarshal([]byte(rec.Body), &probe) == nil {
 		if _, hasBody := probe["body"]; hasBody {
 			var m queue.Message
 			if json.Unmarshal([]byte(rec.Body), &m) == nil && m.ID != "" {
-				if m.Attributes == nil {
-					m.Attributes = map[string]string{}
-				}
 				for k, v := range attrs {
+					if m.Attributes == nil {
+						m.Attributes = map[string]string{}
+					}
 					if _, ok := m.Attributes[k]; !ok {
 						m.Attributes[k] = v
 					}
 				}
-				return m
+				return m, nil
 			}
 		}
 	}
-	m := queue.Message{ID: attrs[DedupeAttribute], Body: []byte(rec.Body)}
-	if m.ID == "" && probe != nil {
-		var id string
-		if json.Unmarshal(probe["id"], &id) == nil {
-			m.ID = id
-		}
+	m := queue.Message{Body: []byte(rec.Body)}
+	var id string
+	if probe != nil && json.Unmarshal(probe["id"], &id) == nil {
+		m.ID = id
 	}
 	if m.ID == "" {
 		m.ID = rec.MessageId
@@ -274,7 +283,7 @@ func SQSMessage(rec *events.SQSMessage) queue.Message {
 	if len(attrs) > 0 {
 		m.Attributes = attrs
 	}
-	return m
+	return m, nil
 }
 
 func handleSQS(ctx context.Context, h Handlers, ev *events.SQSEvent, o *options) (*events.SQSEventResponse, error) {
@@ -289,8 +298,11 @@ func handleSQS(ctx context.Context, h Handlers, ev *events.SQSEvent, o *options)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 			continue
 		}
-		msg := SQSMessage(rec)
-		if err := h.Queue(ctx, msg); err != nil {
+		msg, err := SQSMessage(rec)
+		if err == nil {
+			err = h.Queue(ctx, msg)
+		}
+		if err != nil {
 			o.logger.WarnContext(ctx, "queue message failed", "message_id", rec.MessageId,
 				"id", msg.ID, "retryable", domain.Retryable(err), "err", err)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
