@@ -140,6 +140,20 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	mux.Handle("/cgi-bin/", emu)
 	mux.Handle("/emulator/", emu)
 	mux.Handle("/crm/", s.CRM.Handler())
+	if admin, err := a.Admin(ctx); err != nil {
+		return fail(err)
+	} else if admin != nil {
+		mux.Handle("/admin/", admin)
+	}
+	if side, err := a.Sidebar(ctx); err != nil {
+		return fail(err)
+	} else if side != nil {
+		mux.Handle("/sidebar/", side)
+	}
+	reminders, err := a.Reminders(ctx)
+	if err != nil {
+		return fail(err)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/emulator/", http.StatusFound) })
 
@@ -164,6 +178,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	go func() {
 		defer s.wg.Done()
 		_ = app.Every(poll, func(ctx context.Context, _ string) error {
+			if reminders != nil {
+				if err := reminders(ctx); err != nil && ctx.Err() == nil {
+					a.Logger.Warn("localstack: reminders", "err", err)
+				}
+			}
 			st, err := s.Notes.Run(ctx)
 			if err != nil && ctx.Err() == nil {
 				a.Logger.Warn("localstack: note sync", "err", err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"wecom-crm-bot/shared/bot"
 	"wecom-crm-bot/shared/config"
 	"wecom-crm-bot/shared/crm/builtin"
 	"wecom-crm-bot/shared/platform"
@@ -26,10 +27,11 @@ type App struct {
 	Logger *slog.Logger
 	Getenv func(string) string
 
-	mu      sync.Mutex
-	store   store.Store
-	builtin *builtin.CRM
-	closers []io.Closer
+	mu        sync.Mutex
+	store     store.Store
+	builtin   *builtin.CRM
+	knowledge *bot.KnowledgeSource
+	closers   []io.Closer
 }
 
 // Load reads secrets and configuration, and sets up logging. It does not

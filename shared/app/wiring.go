@@ -175,18 +175,40 @@ func (a *App) Location() *time.Location {
 	return loc
 }
 
-// Bot builds the bot with the CRM behind its ports.
-func (a *App) Bot(ctx context.Context, customers crm.CRM) (*bot.Bot, error) {
-	kb := bot.DefaultKnowledge()
+// Knowledge returns (once) the store-backed knowledge source the bot and the
+// admin console share.
+func (a *App) Knowledge(ctx context.Context) (*bot.KnowledgeSource, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.knowledge == nil {
+		a.knowledge = bot.NewKnowledgeSource(st)
+	}
+	return a.knowledge, nil
+}
+
+// BotFor builds a bot over kb with the CRM behind its ports.
+func (a *App) BotFor(kb *bot.Knowledge, customers crm.CRM) *bot.Bot {
 	ports := bot.Ports{Appointments: appointments{customers}}
-	if a.Config.CRM == "builtin" {
-		b, err := a.Builtin()
-		if err != nil {
-			return nil, err
-		}
+	if b, err := a.Builtin(); err == nil && a.Config.CRM == "builtin" {
 		ports.Orders = orders{b}
 	}
-	return bot.New(kb, ports, bot.WithLocation(a.Location())), nil
+	if a.Config.LLMBaseURL != "" {
+		ports.LLM = a.llm()
+	}
+	return bot.New(kb, ports, bot.WithLocation(a.Location()))
+}
+
+// Brain returns the bot as the worker uses it: always on the live knowledge version.
+func (a *App) Brain(ctx context.Context, customers crm.CRM) (worker.Brain, error) {
+	src, err := a.Knowledge(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &liveBrain{src: src, build: func(kb *bot.Knowledge) *bot.Bot { return a.BotFor(kb, customers) }}, nil
 }
 
 // Worker builds the queue consumer.
@@ -199,7 +221,7 @@ func (a *App) Worker(ctx context.Context) (*worker.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	brain, err := a.Bot(ctx, customers)
+	brain, err := a.Brain(ctx, customers)
 	if err != nil {
 		return nil, err
 	}
@@ -207,10 +229,25 @@ func (a *App) Worker(ctx context.Context) (*worker.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return worker.New(worker.Config{
-		Channels: chans, State: st, Brain: brain, Customers: customers, Logger: a.Logger,
+	metrics, err := a.Metrics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	staff, err := a.Staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w, err := worker.New(worker.Config{
+		Channels: chans, State: st, Brain: brain, Customers: customers, Logger: a.Logger, Metrics: metrics,
 		NoteIdle: a.Config.NoteIdle, LogContent: a.Config.LogContent,
 	})
+	if err != nil {
+		return nil, err
+	}
+	if staff != nil {
+		w.SetStaff(staff)
+	}
+	return w, nil
 }
 
 // NoteSyncer builds the note delivery pass.

@@ -111,11 +111,11 @@ type Config struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 
-	NoteIdle       time.Duration // customer silence that ends a conversation; default 30m
-	LeaseTTL       time.Duration // kf sync lease; default 60s
-	LeaseWait      time.Duration // how long to wait for a busy lease before retrying later; default 8s
-	DoneTTL        time.Duration // how long processed-message markers live; default 7 days
-	LogContent     bool          // log message text (never in production)
+	NoteIdle   time.Duration // customer silence that ends a conversation; default 30m
+	LeaseTTL   time.Duration // kf sync lease; default 60s
+	LeaseWait  time.Duration // how long to wait for a busy lease before retrying later; default 8s
+	DoneTTL    time.Duration // how long processed-message markers live; default 7 days
+	LogContent bool          // log message text (never in production)
 }
 
 // Worker handles queued envelopes.
