@@ -322,3 +322,52 @@ func TestCreateTableTwice(t *testing.T) {
 		t.Errorf("TTL: %+v, want enabled on ttl", d.TimeToLiveDescription)
 	}
 }
+
+// TestUnreferencedRows simulates writers that crashed between their
+// non-transactional steps (an Ack after deleting the lookup row, a Take after
+// writing its copy): such data rows are never delivered, old ones are
+// removed by Take, and young ones (possibly a Take in progress) are kept.
+func TestUnreferencedRows(t *testing.T) {
+	st, c, table := open(t)
+	ctx := t.Context()
+	now := time.Now()
+	due := fmt.Sprintf("q#%020d#", now.Add(-time.Second).UnixMilli())
+	orphan := func(id string, written time.Time) string {
+		sk := due + id + "#0000abcd"
+		rawPut(t, c, table, map[string]types.AttributeValue{
+			"pk": s("ob#t"), "sk": s(sk), "id": s(id), "attempts": num(1),
+			"due": num(now.UnixNano()), "created": num(now.UnixNano()), "w": num(written.UnixMilli()),
+		})
+		return sk
+	}
+	oldSK := orphan("old", now.Add(-2*time.Minute))
+	youngSK := orphan("young", now)
+	if err := st.Add(ctx, store.Item{Topic: "t", ID: "real"}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := st.Take(ctx, "t", 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].ID != "real" {
+		t.Fatalf("Take returned %+v, want only the real item", items)
+	}
+	if rawGet(t, c, table, "ob#t", oldSK) != nil {
+		t.Error("old unreferenced row was not deleted")
+	}
+	if rawGet(t, c, table, "ob#t", youngSK) == nil {
+		t.Error("young unreferenced row was deleted")
+	}
+	out, err := c.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("ob#t")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Left: the young orphan, the real item's lookup row and its hidden copy.
+	if len(out.Items) != 3 {
+		t.Errorf("%d rows in ob#t after Take, want 3 (young orphan, lookup, hidden copy)", len(out.Items))
+	}
+}

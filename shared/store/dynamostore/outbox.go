@@ -127,14 +127,16 @@ func (s *Store) Add(ctx context.Context, item store.Item) error {
 }
 
 // Take queries the due end of the topic's queue and moves each row to a sort
-// key due after visibility, one transaction per item. A row another taker
-// moved first is skipped.
+// key due after visibility (at least 1 ms) as takeRows describes. A row
+// another taker moved first is skipped.
 func (s *Store) Take(ctx context.Context, topic string, n int, visibility time.Duration) ([]store.Item, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	now := s.opts.now()
-	hidden := now.Add(visibility)
+	// At least 1 ms, so that the hidden copies sort after :hi and a later
+	// page of this very Take cannot meet them again.
+	hidden := now.Add(max(visibility, time.Millisecond))
 	var (
 		out   []store.Item
 		start map[string]types.AttributeValue
