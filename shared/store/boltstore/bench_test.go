@@ -39,7 +39,7 @@ func BenchmarkPutCAS(b *testing.B) {
 	}
 }
 
-// TestLatency measures p50/p99 for docs/store-latency.md. It runs only with
+// TestLatency measures p50/p99 for docs/performance.md. It runs only with
 // STORE_LATENCY=<ops> (e.g. 10000); STORE_LATENCY_OUT=<file> appends the rows.
 func TestLatency(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("STORE_LATENCY"))

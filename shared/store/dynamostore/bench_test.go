@@ -39,7 +39,7 @@ func BenchmarkPutCAS(b *testing.B) {
 	}
 }
 
-// TestLatency measures p50/p99 for docs/store-latency-dynamodb.md. It runs
+// TestLatency measures p50/p99 for docs/performance.md. It runs
 // only with STORE_LATENCY=<ops> (e.g. 10000); STORE_LATENCY_OUT=<file>
 // appends the table rows.
 func TestLatency(t *testing.T) {

@@ -23,7 +23,7 @@ type Latency struct {
 // MeasureLatency runs n sequential Claims of fresh keys (each one wins) and n
 // sequential compare-and-set Puts of one record (each with the version the
 // previous Put returned) against s, and reports the latency percentiles.
-// It is for the latency table in docs/store-latency.md, not for the normal
+// It is for the latency table in docs/performance.md, not for the normal
 // test run; engines call it from a test gated by an environment variable.
 func MeasureLatency(tb testing.TB, s store.Store, n int) []Latency {
 	tb.Helper()
@@ -67,7 +67,7 @@ func summarize(op string, d []time.Duration) Latency {
 	return Latency{Op: op, N: len(d), P50: pick(0.50), P99: pick(0.99), Max: pick(1)}
 }
 
-// MarkdownRows formats results as rows of the table in docs/store-latency.md:
+// MarkdownRows formats results as rows of the table in docs/performance.md:
 // | engine | op | n | p50 | p99 | max |.
 func MarkdownRows(engine string, results []Latency) string {
 	var b strings.Builder
