@@ -2,6 +2,7 @@ package bot
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -116,6 +117,10 @@ type index struct {
 	docLen   []float64 // weighted length
 	docMass  []float64 // Σ idf·weight over the document's distinct terms
 	docTerms [][]int32 // distinct terms of each document
+	// entryTerms are the distinct terms of all question documents of an
+	// entry: an entry's variants together describe its topic better than
+	// any single one.
+	entryTerms [][]int32
 	avgLen   float64
 	maxIDF   float64
 	entries  int
@@ -130,6 +135,9 @@ const (
 	// rerankPool entries by BM25 are re-ranked by rerankMix coverage.
 	rerankPool = 10
 	rerankMix  = 0.7
+	// entryMix is the share of entry-level coverage (all questions and
+	// variants of an entry together) in the coverage part of the rank.
+	entryMix = 0.5
 	// A top result whose rank beats the runner-up by less than
 	// ambiguityMargin (relative) loses up to ambiguityPenalty of its
 	// confidence.
@@ -168,6 +176,17 @@ func buildIndex(docs []string, docEntry []int32, docAns []bool, entries int, mod
 		ix.docTerms[d] = ids
 		total += ix.docLen[d]
 	}
+	ix.entryTerms = make([][]int32, entries)
+	for d, ids := range ix.docTerms {
+		if !docAns[d] {
+			e := docEntry[d]
+			ix.entryTerms[e] = append(ix.entryTerms[e], ids...)
+		}
+	}
+	for e, ids := range ix.entryTerms {
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		ix.entryTerms[e] = slices.Compact(ids)
+	}
 	n := float64(len(docs))
 	if n > 0 {
 		ix.avgLen = total / n
@@ -192,6 +211,7 @@ type hit struct {
 	entry      int
 	score      float64 // BM25 of the best document
 	confidence float64 // 0..1
+	entryCov   float64 // share of the query explained by all the entry's questions
 	rank       float64 // blend of relative score and confidence
 }
 
@@ -298,12 +318,20 @@ func (ix *index) search(query string, k int, keep func(entry int) bool) []hit {
 			dCov = matched / ix.docMass[d]
 		}
 		hits[i].confidence = 0.7*qCov + 0.3*dCov
+		var eMatched float64
+		for _, id := range ix.entryTerms[hits[i].entry] {
+			if _, ok := qIndex[id]; ok {
+				eMatched += ix.idf[id] * ix.weight[id]
+			}
+		}
+		hits[i].entryCov = eMatched / qMass
 	}
 	// Re-rank the pool by BM25 (relative to the best) blended with coverage.
 	if len(hits) > 0 {
 		top := hits[0].score
 		for i := range hits {
-			hits[i].rank = (1-rerankMix)*hits[i].score/top + rerankMix*hits[i].confidence
+			hits[i].rank = (1-rerankMix)*hits[i].score/top +
+				rerankMix*((1-entryMix)*hits[i].confidence+entryMix*hits[i].entryCov)
 		}
 		sort.SliceStable(hits, func(i, j int) bool { return hits[i].rank > hits[j].rank })
 	}

@@ -174,3 +174,24 @@ func TestHeldOutAccuracy(t *testing.T) {
 		t.Errorf("top-1 accuracy %.1f%% < 90%%", 100*r.Accuracy())
 	}
 }
+
+// TestDevAccuracy guards the tuning set (dev.yaml) that retrieval changes
+// are tuned on; held-out is checked separately and never tuned on.
+func TestDevAccuracy(t *testing.T) {
+	data, err := os.ReadFile("testdata/eval/dev.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := bot.ParseEvalSet(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) < 60 {
+		t.Fatalf("dev set has %d items, want ≥ 60", len(items))
+	}
+	r := bot.Evaluate(bot.DefaultKnowledge(), items)
+	t.Logf("dev top-1 %.1f%% top-3 %.1f%%", 100*r.Accuracy(), 100*float64(r.Top3)/float64(r.Total))
+	if r.Accuracy() < 0.90 {
+		t.Errorf("dev top-1 accuracy %.1f%% < 90%%", 100*r.Accuracy())
+	}
+}
