@@ -121,9 +121,9 @@ type index struct {
 	// entry: an entry's variants together describe its topic better than
 	// any single one.
 	entryTerms [][]int32
-	avgLen   float64
-	maxIDF   float64
-	entries  int
+	avgLen     float64
+	maxIDF     float64
+	entries    int
 }
 
 const (
