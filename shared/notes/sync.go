@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"wecom-crm-bot/shared/crm"
 	"wecom-crm-bot/shared/domain"
+	"wecom-crm-bot/shared/internal/backoff"
 	"wecom-crm-bot/shared/store"
 )
 
@@ -186,7 +186,7 @@ func (s *Syncer) deliver(ctx context.Context, it store.Item, st *Stats) {
 		s.bury(ctx, it, err.Error(), st)
 		return
 	}
-	delay := backoff(it.Attempts, s.cfg.MinBackoff, s.cfg.MaxBackoff)
+	delay := backoff.Delay(it.Attempts, s.cfg.MinBackoff, s.cfg.MaxBackoff)
 	if wait, ok := retryAfter(err); ok && wait > delay {
 		delay = wait
 	}
@@ -267,19 +267,6 @@ func revive(ctx context.Context, box Outbox, topic string, ids []string) (int, e
 		n++
 	}
 	return n, nil
-}
-
-// backoff is exponential from min, capped at max, with jitter over the upper half.
-func backoff(attempt int, min, max time.Duration) time.Duration {
-	d := min
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	half := d / 2
-	return half + rand.N(half+1)
 }
 
 // retryAfter extracts a server-requested wait from an error, if it carries one.

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
+	"wecom-crm-bot/shared/internal/backoff"
 	"wecom-crm-bot/shared/queue"
 	"wecom-crm-bot/shared/store"
 )
@@ -201,22 +201,8 @@ func safeCall(ctx context.Context, h queue.Handler, msg queue.Message) (err erro
 	return h(ctx, msg)
 }
 
-// Backoff returns the delay before retry number attempt (1-based): exponential
-// from min, capped at max, with full jitter over the upper half.
+// Backoff returns the delay before retry number attempt (1-based):
+// exponential from min, capped at max, with jitter over the upper half.
 func Backoff(attempt int, min, max time.Duration) time.Duration {
-	if attempt < 1 {
-		attempt = 1
-	}
-	d := min
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	half := d / 2
-	if half <= 0 {
-		return d
-	}
-	return half + rand.N(half+1)
+	return backoff.Delay(attempt, min, max)
 }
