@@ -190,7 +190,7 @@ func (w *Worker) customerMessage(ctx context.Context, ch Channel, m wecom.KfMsg,
 
 	var out bot.Output
 	var replies []domain.Turn
-	var alreadyRan bool
+	var alreadyRan, toHuman bool
 	contactID, err := w.knownContactID(ctx, ch.Name, peer)
 	if err != nil {
 		return err
@@ -203,7 +203,7 @@ func (w *Worker) customerMessage(ctx context.Context, ch Channel, m wecom.KfMsg,
 	conv, err := w.updateConv(ctx, ch.Name, peer, func(c *domain.Conversation) {
 		c.CorpID, c.OpenKfID, c.ExternalUserID = ch.CorpID, m.OpenKfID, m.ExternalUserID
 	}, func(c *domain.Conversation) error {
-		replies, alreadyRan = nil, false
+		replies, alreadyRan, toHuman = nil, false, false
 		// Processed before a crash? Then only re-send its replies.
 		for i, t := range c.Turns {
 			if t.Role == domain.RoleCustomer && t.MsgID == m.MsgID {
@@ -224,6 +224,7 @@ func (w *Worker) customerMessage(ctx context.Context, ch Channel, m wecom.KfMsg,
 		c.LastActivity, c.LastCustomerAt, c.SentSinceCustomer = now, sent, 0
 		turn := domain.Turn{At: sent, Role: domain.RoleCustomer, Name: c.CustomerName, MsgID: m.MsgID, Text: text}
 		if c.HumanActive {
+			toHuman = true
 			c.Turns = append(c.Turns, turn)
 			return nil // a person is handling it: the bot stays silent
 		}
@@ -285,12 +286,13 @@ func (w *Worker) customerMessage(ctx context.Context, ch Channel, m wecom.KfMsg,
 	if alreadyRan {
 		return nil
 	}
+	// A message a person handles counts as answered; it is not the bot's miss.
 	w.record(ctx, Event{Channel: ch.Name, Kind: "message_in", Intent: out.Intent, Confidence: out.Confidence,
-		Answered: out.Answered || conv.HumanActive && out.Handoff == nil, Clarified: out.Clarified, Text: text, Sentiment: out.Sentiment})
+		Answered: out.Answered || toHuman, Clarified: out.Clarified, Text: text, Sentiment: out.Sentiment})
 	if len(replies) > 0 && !received.IsZero() {
 		w.record(ctx, Event{Channel: ch.Name, Kind: "message_out", Latency: w.cfg.Now().Sub(received)})
 	}
-	if !out.Answered && !out.Clarified && out.Intent == "" && !conv.HumanActive {
+	if !toHuman && !out.Answered && !out.Clarified && out.Handoff == nil {
 		w.record(ctx, Event{Channel: ch.Name, Kind: "unanswered", Text: text})
 	}
 	if out.Satisfaction > 0 {
