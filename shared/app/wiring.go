@@ -281,6 +281,34 @@ func (o orders) Order(ctx context.Context, id string) (domain.Order, error) {
 	return o.b.OrderByID(ctx, id)
 }
 
+// VerifyOrder returns order id only when phone is a phone number of a
+// contact whose orders include it; anything else is domain.ErrNotFound.
+func (o orders) VerifyOrder(ctx context.Context, id, phone string) (domain.Order, error) {
+	e164, ok := crm.PhoneE164(phone)
+	if !ok {
+		return domain.Order{}, fmt.Errorf("verify order: phone: %w", domain.ErrNotFound)
+	}
+	cts, err := o.b.SearchContacts(ctx, e164, 5)
+	if err != nil {
+		return domain.Order{}, err
+	}
+	for _, ct := range cts {
+		if ct.Phone != e164 {
+			continue // a substring match on another field
+		}
+		cc, err := o.b.Context(ctx, ct.ID)
+		if err != nil {
+			return domain.Order{}, err
+		}
+		for _, x := range cc.Orders {
+			if strings.EqualFold(x.ID, strings.TrimSpace(id)) {
+				return x, nil
+			}
+		}
+	}
+	return domain.Order{}, fmt.Errorf("verify order %q: %w", id, domain.ErrNotFound)
+}
+
 // appointments books appointments as CRM tasks.
 type appointments struct{ c crm.CRM }
 
