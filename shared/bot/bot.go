@@ -43,6 +43,9 @@ const (
 	ReasonComplaint         = "complaint"
 	ReasonRefund            = "refund"
 	ReasonAfterHours        = "after_hours"
+	// ReasonVerify: an unknown customer asked about an order and could
+	// not be verified (or no verification is available).
+	ReasonVerify = "verify"
 )
 
 // Menu ids the bot understands besides "faq:<id>", "flow:<name>" and

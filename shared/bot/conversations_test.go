@@ -27,6 +27,12 @@ type script struct {
 		OwnerName   string         `yaml:"owner_name"`
 		Orders      []domain.Order `yaml:"orders"`
 	} `yaml:"customer"`
+	// ShopOrders are other orders in the CRM with the phone of the contact
+	// who placed them (for verification of unknown customers).
+	ShopOrders []struct {
+		Phone string       `yaml:"phone"`
+		Order domain.Order `yaml:"order"`
+	} `yaml:"shop_orders"`
 	Turns []struct {
 		Say    string        `yaml:"say"`
 		MenuID string        `yaml:"menu_id"`
@@ -34,6 +40,7 @@ type script struct {
 		Expect struct {
 			Intent       string   `yaml:"intent"`
 			Contains     string   `yaml:"contains"`
+			Lacks        string   `yaml:"lacks"` // must not appear in any reply
 			Handoff      string   `yaml:"handoff"` // reason, or "none"
 			Menu         []string `yaml:"menu"`    // ids that must be offered; "*" = any menu
 			Flow         *string  `yaml:"flow"`    // flow after the turn; "" = none
@@ -45,8 +52,14 @@ type script struct {
 	} `yaml:"turns"`
 }
 
-// fakeOrders serves the script's orders; "ERR…" ids fail as unavailable.
-type fakeOrders map[string]domain.Order
+// fakeOrders serves the script's orders with the phone of their contact;
+// "ZZ…" ids fail as unavailable.
+type fakeOrders map[string]phoneOrder
+
+type phoneOrder struct {
+	phone string
+	order domain.Order
+}
 
 func (f fakeOrders) Order(ctx context.Context, id string) (domain.Order, error) {
 	if strings.HasPrefix(id, "ZZ") {
@@ -54,6 +67,20 @@ func (f fakeOrders) Order(ctx context.Context, id string) (domain.Order, error) 
 	}
 	o, ok := f[id]
 	if !ok {
+		return domain.Order{}, fmt.Errorf("fake orders: %s: %w", id, domain.ErrNotFound)
+	}
+	return o.order, nil
+}
+
+func (f fakeOrders) VerifyOrder(ctx context.Context, id, phone string) (domain.Order, error) {
+	if !strings.HasPrefix(phone, "+861") || len(phone) != 14 {
+		return domain.Order{}, fmt.Errorf("fake orders: phone %q not E.164: %w", phone, domain.ErrInvalid)
+	}
+	o, err := f.Order(ctx, id)
+	if err != nil {
+		return o, err
+	}
+	if f[id].phone != phone {
 		return domain.Order{}, fmt.Errorf("fake orders: %s: %w", id, domain.ErrNotFound)
 	}
 	return o, nil
@@ -122,8 +149,11 @@ func runScript(t *testing.T, kb *bot.Knowledge, s script) {
 		cust = &domain.CustomerContext{Contact: domain.Contact{ID: "c1", Name: c.Name, VIP: c.VIP,
 			OwnerUserID: c.OwnerUserID, OwnerName: c.OwnerName, OwnerID: "o1"}, Orders: c.Orders}
 		for _, o := range c.Orders {
-			orders[o.ID] = o
+			orders[o.ID] = phoneOrder{"+8613000000001", o}
 		}
+	}
+	for _, so := range s.ShopOrders {
+		orders[so.Order.ID] = phoneOrder{so.Phone, so.Order}
 	}
 	b := bot.New(kb, bot.Ports{Orders: orders, Appointments: booker}, bot.WithLocation(loc))
 	conv := &domain.Conversation{Key: "kf:wm1:1", Channel: s.Channel, StartedAt: now}
@@ -155,6 +185,9 @@ func runScript(t *testing.T, kb *bot.Knowledge, s script) {
 		}
 		if e.Contains != "" && !strings.Contains(all, e.Contains) {
 			t.Errorf("%s: replies lack %q", where, e.Contains)
+		}
+		if e.Lacks != "" && strings.Contains(all, e.Lacks) {
+			t.Errorf("%s: replies contain %q", where, e.Lacks)
 		}
 		switch {
 		case e.Handoff == "none" && out.Handoff != nil:

@@ -13,9 +13,11 @@ import (
 
 // Flow steps.
 const (
-	stepAwaitID   = "await_id"
-	stepAwaitTime = "await_time"
-	stepConfirm   = "confirm"
+	stepAwaitID    = "await_id"
+	stepAwaitPhone = "await_phone"
+	slotOrder      = "order"
+	stepAwaitTime  = "await_time"
+	stepConfirm    = "confirm"
 )
 
 // defaultStatuses translates common order statuses into Chinese.
@@ -154,6 +156,14 @@ func (b *Bot) continueFlow(ctx context.Context, t *turn) bool {
 			return true
 		}
 		return b.unusable(ctx, t, b.kb.Flows.OrderStatus.Retry)
+	case FlowOrderStatus + "/" + stepAwaitPhone:
+		id := fl.Slots[slotOrder]
+		phone, ok := mobileE164(t.in.Text)
+		if !ok || id == "" {
+			return b.unusable(ctx, t, strings.ReplaceAll(b.kb.Flows.OrderStatus.Verify, "{order}", id))
+		}
+		b.verifyOrder(ctx, t, id, phone)
+		return true
 	case FlowAppointment + "/" + stepAwaitTime:
 		if when, ok := zhdate.Parse(t.in.Text, t.now, b.loc); ok {
 			b.proposeTime(t, when)
@@ -214,26 +224,72 @@ func (b *Bot) unusable(ctx context.Context, t *turn, again string) bool {
 	return true
 }
 
-// lookupOrder answers the status of order id.
+// lookupOrder answers the status of order id, scoped to the customer: a
+// known customer only ever sees their own orders (Customer.Orders, with
+// the status refreshed through the port); an unknown customer is asked
+// for the phone number on the order, or handed to a person when the bot
+// cannot verify it.
 func (b *Bot) lookupOrder(ctx context.Context, t *turn, id string) {
+	c := t.in.Customer
+	if c == nil || c.Contact.ID == "" {
+		b.askVerification(t, id)
+		return
+	}
 	var (
 		o   domain.Order
 		err = domain.ErrNotFound
 	)
-	if b.ports.Orders != nil {
-		o, err = b.ports.Orders.Order(ctx, id)
-	} else if c := t.in.Customer; c != nil {
-		for _, co := range c.Orders {
-			if strings.EqualFold(co.ID, id) {
-				o, err = co, nil
-			}
+	for _, co := range c.Orders {
+		if strings.EqualFold(co.ID, id) {
+			o, err = co, nil
 		}
-		if err != nil {
-			err = errUnusable // not found locally and no port: cannot tell
-		}
-	} else {
-		err = errUnusable
 	}
+	if err == nil && b.ports.Orders != nil {
+		// fresher status; the context's copy stands when the look-up fails
+		if fresh, ferr := b.ports.Orders.Order(ctx, o.ID); ferr == nil && strings.EqualFold(fresh.ID, o.ID) {
+			o = fresh
+		}
+	}
+	b.orderResult(t, id, o, err)
+}
+
+// askVerification starts verifying an unknown customer for order id.
+func (b *Bot) askVerification(t *turn, id string) {
+	of := b.kb.Flows.OrderStatus
+	t.out.Intent = FlowOrderStatus
+	t.out.Answered = false
+	if b.ports.Orders == nil {
+		t.st.Flow = nil
+		b.handoff(t, ReasonVerify, FlowOrderStatus, of.VerifyHandoff)
+		return
+	}
+	t.st.Flow = &flowState{Name: FlowOrderStatus, Step: stepAwaitPhone, Slots: map[string]string{slotOrder: id}, Updated: t.now}
+	t.out.Clarified = true
+	t.out.Replies = append(t.out.Replies, domain.Reply{Text: strings.ReplaceAll(of.Verify, "{order}", id)})
+}
+
+// verifyOrder answers order id for an unknown customer who gave phone.
+func (b *Bot) verifyOrder(ctx context.Context, t *turn, id, phone string) {
+	o, err := b.ports.Orders.VerifyOrder(ctx, id, phone)
+	if errors.Is(err, domain.ErrNotFound) {
+		fl := t.st.Flow
+		fl.Retries++
+		t.out.Intent = FlowOrderStatus
+		t.out.Answered = false
+		if fl.Retries >= b.kb.Flows.MaxRetries {
+			t.st.Flow = nil
+			b.handoff(t, ReasonVerify, FlowOrderStatus, b.kb.Flows.OrderStatus.VerifyHandoff)
+			return
+		}
+		t.out.Clarified = true
+		t.out.Replies = append(t.out.Replies, domain.Reply{Text: strings.ReplaceAll(b.kb.Flows.OrderStatus.VerifyFailed, "{order}", id)})
+		return
+	}
+	b.orderResult(t, id, o, err)
+}
+
+// orderResult answers a look-up of order id that gave o or err.
+func (b *Bot) orderResult(t *turn, id string, o domain.Order, err error) {
 	of := b.kb.Flows.OrderStatus
 	t.out.Intent = FlowOrderStatus
 	switch {
@@ -261,6 +317,33 @@ func (b *Bot) lookupOrder(ctx context.Context, t *turn, id string) {
 		t.out.Answered = false
 		t.out.Replies = append(t.out.Replies, domain.Reply{Text: b.kb.Messages.Unavailable})
 	}
+}
+
+// mobileE164 finds a mainland mobile number (11 digits starting with 1,
+// optionally +86/86) in text and returns it in E.164.
+func mobileE164(text string) (string, bool) {
+	var digits []byte
+	for _, r := range text {
+		switch {
+		case r >= '0' && r <= '9':
+			digits = append(digits, byte(r))
+		case r >= '０' && r <= '９':
+			digits = append(digits, byte('0'+r-'０'))
+		case r == ' ' || r == '-' || r == '+' || r == '　':
+		default:
+			if len(digits) > 0 && len(digits) < 11 {
+				digits = digits[:0] // digits of something else (a date, a price)
+			}
+		}
+	}
+	d := string(digits)
+	if len(d) == 13 && strings.HasPrefix(d, "86") {
+		d = d[2:]
+	}
+	if len(d) != 11 || d[0] != '1' {
+		return "", false
+	}
+	return "+86" + d, true
 }
 
 // orderSentence describes an order in one sentence.

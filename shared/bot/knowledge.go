@@ -152,6 +152,12 @@ type OrderFlow struct {
 	Retry     string `yaml:"retry"`
 	NotFound  string `yaml:"not_found"`
 	Pick      string `yaml:"pick"`
+	// Verify asks an unknown customer for the phone number on the order
+	// ({order}); VerifyFailed answers a phone that does not match.
+	Verify       string `yaml:"verify"`
+	VerifyFailed string `yaml:"verify_failed"`
+	// VerifyHandoff prefixes the handoff when verification is impossible.
+	VerifyHandoff string `yaml:"verify_handoff"`
 	// Statuses translates CRM order statuses into customer wording.
 	Statuses map[string]string `yaml:"statuses,omitempty"`
 
@@ -476,6 +482,9 @@ func (k *Knowledge) applyDefaults() {
 	str(&o.Retry, "没有识别到订单号哦，订单号是 2 位字母加 8 位数字（如 AB12345678）或 12 位以上数字，请再发一次。")
 	str(&o.NotFound, "没有找到订单 {order}，请核对订单号后重新发送。")
 	str(&o.Pick, "请问您要查询哪个订单？")
+	str(&o.Verify, "为保护您的隐私，请发送下单时预留的手机号码（11 位），核实后为您查询订单 {order}。")
+	str(&o.VerifyFailed, "手机号与订单 {order} 的记录不一致（或没有这个订单），请核对后重新发送手机号，或输入“取消”。")
+	str(&o.VerifyHandoff, "为保护您的隐私，订单需要人工客服核实身份后查询，")
 	a := &k.Flows.Appointment
 	str(&a.Ask, "请问您希望预约什么时间？（例如：明天下午三点、周五上午、11月30日 14:00）")
 	str(&a.Retry, "抱歉没能识别时间，请换个说法，例如“明天下午三点”或“周五上午10点”。")

@@ -6,10 +6,19 @@ import (
 	"wecom-crm-bot/shared/domain"
 )
 
-// OrderLookup finds an order by its id. It returns an error wrapping
-// domain.ErrNotFound for an unknown order.
+// OrderLookup finds orders. The bot never shows a customer an order that
+// is not theirs: Order is only called for an id already in the known
+// customer's own order list (to refresh its status), and an unknown
+// customer must prove ownership through VerifyOrder.
 type OrderLookup interface {
+	// Order returns the order with id; an error wrapping
+	// domain.ErrNotFound for an unknown order.
 	Order(ctx context.Context, orderID string) (domain.Order, error)
+	// VerifyOrder returns the order with id only when phone (E.164) is a
+	// phone number of the contact who placed it. A wrong phone and an
+	// unknown order both give an error wrapping domain.ErrNotFound, so
+	// the answer never reveals whether an order exists.
+	VerifyOrder(ctx context.Context, orderID, phone string) (domain.Order, error)
 }
 
 // AppointmentBooker creates a CRM task or meeting for the owner rep.
