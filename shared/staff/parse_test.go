@@ -133,3 +133,13 @@ func TestSplitWhen(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitWhenDangling(t *testing.T) {
+	loc := time.FixedZone("CST", 8*3600)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, loc)
+	for in, want := range map[string]string{"明天下单": "下单", "明天晚上 吃饭": "吃饭", "明天上午 约刘总": "约刘总"} {
+		if _, got, ok := splitWhen(in, now, loc); !ok || got != want {
+			t.Errorf("splitWhen(%q) subject = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}

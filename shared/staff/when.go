@@ -13,6 +13,9 @@ import (
 // dateRunes are the characters a Chinese date or time is written with.
 const dateRunes = "今明后大天日早晚上下午中凌晨傍夜里周星期礼拜一二三四五六七八九十〇零两个这本点钟时半刻分号月年0123456789:/-. "
 
+// dangling runes start a date word but do not finish one.
+const dangling = "上下中大后这本个两 "
+
 // timeTail may follow the part of the text that fixes the date and still
 // belong to it (下午 + 3点半).
 const timeTail = "0123456789一二三四五六七八九十两点钟时半刻分:"
@@ -55,14 +58,17 @@ func splitWhen(text string, now time.Time, loc *time.Location) (time.Time, strin
 	if !ok {
 		return time.Time{}, "", false
 	}
-	// The shortest prefix that already gives the same instant, then any time
+	// The longest prefix that still gives the same instant, without a
+	// dangling first half of a word (明天下|单 → 明天), then any time
 	// characters that follow it.
 	cut := end
-	for n := 1; n <= end; n++ {
-		if t, ok := zhdate.Parse(string(runes[:n]), now, loc); ok && t.Equal(full) {
-			cut = n
+	for ; cut > 1; cut-- {
+		if t, ok := zhdate.Parse(string(runes[:cut]), now, loc); ok && t.Equal(full) {
 			break
 		}
+	}
+	for cut > 1 && strings.ContainsRune(dangling, runes[cut-1]) && !strings.HasSuffix(string(runes[:cut]), "早上") && !strings.HasSuffix(string(runes[:cut]), "晚上") {
+		cut--
 	}
 	for cut < len(runes) && strings.ContainsRune(timeTail, runes[cut]) {
 		cut++
