@@ -1,0 +1,11 @@
+package admin_test
+
+import (
+	"time"
+
+	"wecom-crm-bot/shared/worker"
+)
+
+func analyticsEvent(kind, text string) worker.Event {
+	return worker.Event{At: time.Now(), Channel: "default", Kind: kind, Text: text}
+}
