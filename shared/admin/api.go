@@ -410,5 +410,3 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, p principal) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"replayed": n})
 }
-
-
