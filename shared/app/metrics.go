@@ -2,14 +2,87 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"net/http"
+	"os"
 
+	"wecom-crm-bot/shared/admin"
+	"wecom-crm-bot/shared/analytics"
+	"wecom-crm-bot/shared/bot"
+	"wecom-crm-bot/shared/platform"
 	"wecom-crm-bot/shared/worker"
 )
 
-// Metrics returns the analytics recorder the worker reports to (nil: none yet).
-func (a *App) Metrics(ctx context.Context) (worker.Metrics, error) { return nil, nil }
+// Metrics returns the analytics recorder the worker reports to: counters
+// and raw events in the store (flushed in the background and on Close) and,
+// on Lambda, CloudWatch EMF lines on stdout.
+func (a *App) Metrics(ctx context.Context) (worker.Metrics, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts := []analytics.Option{analytics.WithLogger(a.Logger), analytics.WithRetention(a.Config.EventRetention)}
+	if platform.Detect(a.Getenv) == platform.Lambda {
+		opts = append(opts, analytics.WithEMF(os.Stdout))
+	}
+	r := analytics.New(st, opts...)
+	a.mu.Lock()
+	a.closers = append(a.closers, r) // closed before the store: the last flush still lands
+	a.mu.Unlock()
+	return r, nil
+}
+
+// queueTopic is the outbox topic of the in-process queue (localq's default).
+const queueTopic = "queue"
 
 // Admin returns the admin function's HTTP handler (console, JSON API,
-// sidebar page); nil when not available.
-func (a *App) Admin(ctx context.Context) (http.Handler, error) { return nil, nil }
+// sidebar page). Without ADMIN_TOKEN it refuses to start, except when
+// running locally, where it generates a one-time token and logs it.
+func (a *App) Admin(ctx context.Context) (http.Handler, error) {
+	token := a.Config.AdminToken
+	if token == "" {
+		if platform.Detect(a.Getenv) != platform.Local {
+			return nil, admin.ErrNoToken
+		}
+		var b [18]byte
+		_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
+		token = base64.RawURLEncoding.EncodeToString(b[:])
+		// A throwaway credential of this local process only, printed so the
+		// developer can sign in; production requires ADMIN_TOKEN.
+		a.Logger.Warn("admin: ADMIN_TOKEN not set; generated a token for this local run (sign in at /admin/)", "admin_token", token)
+	}
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kb, err := a.Knowledge(ctx)
+	if err != nil {
+		return nil, err
+	}
+	customers, err := a.CachedCRM(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sidebar, err := a.Sidebar(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var channels []string
+	for _, ch := range a.Config.Channels {
+		channels = append(channels, ch.Name)
+	}
+	h, err := admin.New(admin.Config{
+		Token: token, Records: st, Outbox: st, DeadTopics: []string{worker.TopicNotes, queueTopic},
+		Knowledge: kb, Reports: analytics.NewQuery(st), Channels: channels, Sidebar: sidebar,
+		Retention: a.Config.EventRetention, Logger: a.Logger.With("component", "admin"),
+		Preview: func(ctx context.Context, k *bot.Knowledge, in bot.Input) (bot.Output, error) {
+			return a.BotFor(k, customers).Respond(ctx, in)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: admin: %w", err)
+	}
+	return h, nil
+}
