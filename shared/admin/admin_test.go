@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -38,7 +39,7 @@ func newFixture(t *testing.T) *fixture {
 	kb := bot.NewKnowledgeSource(st)
 	h, err := admin.New(admin.Config{
 		Token: token, Records: st, Outbox: st, DeadTopics: []string{"notes", "queue"}, Knowledge: kb,
-		Reports: analytics.NewQuery(st), Channels: []string{"default"},
+		Reports: analytics.NewQuery(st), Channels: []string{"default"}, Logger: slog.New(slog.DiscardHandler),
 		Preview: func(ctx context.Context, k *bot.Knowledge, in bot.Input) (bot.Output, error) {
 			return bot.New(k, bot.Ports{}).Respond(ctx, in)
 		},
@@ -292,7 +293,7 @@ func TestAddVariantKeepsComments(t *testing.T) {
 func TestExportCSV(t *testing.T) {
 	f := newFixture(t)
 	r := analytics.New(f.st, analytics.WithFlushInterval(0))
-	r.Record(t.Context(), analyticsEvent("unanswered", "=HYPERLINK(\"x\")"))
+	r.Record(t.Context(), analyticsEvent("message_in", "=HYPERLINK(\"x\")"))
 	if err := r.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -7,5 +7,5 @@ import (
 )
 
 func analyticsEvent(kind, text string) worker.Event {
-	return worker.Event{At: time.Now(), Channel: "default", Kind: kind, Text: text}
+	return worker.Event{At: time.Now(), Channel: "default", Kind: kind, Intent: "unknown", Text: text}
 }

@@ -43,13 +43,14 @@ func seed(t *testing.T, r *analytics.Recorder) {
 	}
 	ev(day1, "kf", worker.Event{Kind: "conversation_start"})
 	ev(day1, "app", worker.Event{Kind: "conversation_start"})
-	ev(day1, "kf", worker.Event{Kind: "message_in", Intent: "unknown"})
-	ev(day1, "kf", worker.Event{Kind: "unanswered", Text: "你们支持数字人民币吗？"})
+	ev(day1, "kf", worker.Event{Kind: "message_in", Intent: "unknown", Clarified: true, Text: "你们支持数字人民币吗？"})
+	ev(day1, "kf", worker.Event{Kind: "unanswered", Text: "ignored: derived from message_in"})
+	ev(day1, "kf", worker.Event{Kind: "message_in", Intent: "human", Text: "转人工"})
 	ev(day2, "app", worker.Event{Kind: "message_in", Intent: "shipping", Answered: true})
 	ev(day2, "app", worker.Event{Kind: "message_out", Latency: 1500 * time.Millisecond})
-	ev(day2, "app", worker.Event{Kind: "unanswered", Text: "支持 数字人民币 吗"})
-	ev(day2, "app", worker.Event{Kind: "unanswered", Text: "可以开发票到个人吗，我在外地"})
-	ev(day2, "kf", worker.Event{Kind: "unanswered", Text: "你们支持数字人民币吗?"})
+	ev(day2, "app", worker.Event{Kind: "message_in", Intent: "suggest", Text: "支持 数字人民币 吗"})
+	ev(day2, "app", worker.Event{Kind: "message_in", Intent: "unknown", Text: "可以开发票到个人吗，我在外地"})
+	ev(day2, "kf", worker.Event{Kind: "message_in", Text: "你们支持数字人民币吗?"})
 	ev(day2, "kf", worker.Event{Kind: "handoff", Reason: "requested"})
 	ev(day2, "kf", worker.Event{Kind: "csat", Score: 5})
 	ev(day2, "app", worker.Event{Kind: "csat", Score: 3})
@@ -74,10 +75,10 @@ func TestRecorderAndReport(t *testing.T) {
 	}{
 		{"all channels", "", func(t *testing.T, rep analytics.Report) {
 			tot := rep.Totals
-			if tot.MessagesIn != 5 || tot.MessagesOut != 4 || tot.Answered != 4 || tot.Unanswered != 4 || tot.Conversations != 2 || tot.Ended != 1 || tot.Handoffs != 1 {
+			if tot.MessagesIn != 9 || tot.MessagesOut != 4 || tot.Answered != 4 || tot.Unanswered != 4 || tot.Conversations != 2 || tot.Ended != 1 || tot.Handoffs != 1 {
 				t.Errorf("totals = %+v", tot)
 			}
-			if len(rep.Days) != 2 || rep.Days[0].MessagesIn != 4 || rep.Days[1].MessagesIn != 1 {
+			if len(rep.Days) != 2 || rep.Days[0].MessagesIn != 5 || rep.Days[1].MessagesIn != 4 {
 				t.Errorf("days = %+v", rep.Days)
 			}
 			if rep.HandoffRate != 0.5 {
@@ -98,7 +99,7 @@ func TestRecorderAndReport(t *testing.T) {
 			}
 		}},
 		{"one channel", "app", func(t *testing.T, rep analytics.Report) {
-			if rep.Totals.MessagesIn != 1 || rep.Totals.Conversations != 1 || rep.Totals.Handoffs != 0 || rep.Totals.Unanswered != 2 {
+			if rep.Totals.MessagesIn != 3 || rep.Totals.Conversations != 1 || rep.Totals.Handoffs != 0 || rep.Totals.Unanswered != 2 {
 				t.Errorf("app totals = %+v", rep.Totals)
 			}
 			if rep.LatencyP50 != 2000 {
@@ -169,7 +170,7 @@ func TestEMFLines(t *testing.T) {
 	var buf bytes.Buffer
 	r := analytics.New(openStore(t), analytics.WithFlushInterval(0), analytics.WithEMF(&buf))
 	r.Record(t.Context(), worker.Event{At: day1, Channel: "kf", Kind: "message_out", Latency: 420 * time.Millisecond})
-	r.Record(t.Context(), worker.Event{At: day1, Channel: "kf", Kind: "unanswered", Text: "secret question 13812345678"})
+	r.Record(t.Context(), worker.Event{At: day1, Channel: "kf", Kind: "message_in", Intent: "unknown", Text: "secret question 13812345678"})
 	if strings.Contains(buf.String(), "secret question") || strings.Contains(buf.String(), "13812345678") {
 		t.Fatal("EMF line carries message text")
 	}

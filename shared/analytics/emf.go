@@ -87,13 +87,14 @@ func (e *EMF) Event(at time.Time, ev worker.Event) {
 	switch ev.Kind {
 	case "message_in":
 		ms = []Metric{{Name: "MessagesIn", Value: 1}}
+		if Unanswered(ev) {
+			ms = append(ms, Metric{Name: "Unanswered", Value: 1})
+		}
 	case "message_out":
 		ms = []Metric{{Name: "MessagesOut", Value: 1}}
 		if ev.Latency > 0 {
 			ms = append(ms, Metric{Name: "ReplyLatency", Unit: "Milliseconds", Value: float64(ev.Latency.Milliseconds())})
 		}
-	case "unanswered":
-		ms = []Metric{{Name: "Unanswered", Value: 1}}
 	case "handoff":
 		ms = []Metric{{Name: "Handoffs", Value: 1}}
 	case "csat":

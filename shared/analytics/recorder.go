@@ -168,6 +168,10 @@ func (r *Recorder) Record(ctx context.Context, ev worker.Event) {
 		if ev.Intent != "" {
 			add(SeriesIntent, ev.Intent)
 		}
+		if Unanswered(ev) {
+			add(SeriesMessages, "unanswered")
+			raw(KindUnanswered, RawEvent{At: at, Channel: ev.Channel, Kind: "unanswered", Intent: ev.Intent, Text: ev.Text})
+		}
 		switch {
 		case ev.Sentiment <= -0.3:
 			add(SeriesSentiment, "negative")
@@ -182,8 +186,8 @@ func (r *Recorder) Record(ctx context.Context, ev worker.Event) {
 			add(SeriesLatency, latencyMember(ev.Latency))
 		}
 	case "unanswered":
-		add(SeriesMessages, "unanswered")
-		raw(KindUnanswered, RawEvent{At: at, Channel: ev.Channel, Kind: ev.Kind, Text: ev.Text})
+		// Derived from message_in (see Unanswered), which carries the same
+		// text and outcome; counting this event too would count twice.
 	case "handoff":
 		add(SeriesHandoff, orUnknown(ev.Reason))
 		raw(KindConversation, RawEvent{At: at, Channel: ev.Channel, Kind: ev.Kind, Reason: ev.Reason})
@@ -207,6 +211,21 @@ func (r *Recorder) Record(ctx context.Context, ev worker.Event) {
 	if r.emf != nil {
 		r.emf.Event(at, ev)
 	}
+}
+
+// Unanswered tells whether a message_in event is a question the bot could
+// not answer: not answered and the intent is unknown, a "did you mean"
+// suggestion, or empty (clarified, suggested, or handed off for low
+// confidence). Requests for a person, flows and satisfaction answers are not.
+func Unanswered(ev worker.Event) bool {
+	if ev.Kind != "message_in" || ev.Answered {
+		return false
+	}
+	switch ev.Intent {
+	case "", "unknown", "suggest":
+		return true
+	}
+	return false
 }
 
 func orUnknown(s string) string {
