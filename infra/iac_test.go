@@ -1,7 +1,9 @@
 // Package infra_test checks that the deployment configurations stay in step
 // with the code: every function folder is deployed by both template.yaml
 // (AWS SAM) and infra/tencent/serverless.yml, every deployed function exists,
-// and every environment variable the code reads is documented and declared.
+// every environment variable the code reads is documented and declared, the
+// template is valid for CloudFormation/SAM (infra/iacvalidate), and every
+// function's IAM policy allows exactly the AWS calls its code can make.
 package infra_test
 
 import (
@@ -15,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"wecom-crm-bot/infra/iacvalidate"
 	"wecom-crm-bot/shared/config"
 )
 
@@ -53,6 +56,16 @@ func driftProblems(root string) []string {
 		return append(problems, err.Error())
 	}
 	makefile, _ := os.ReadFile(filepath.Join(root, "Makefile"))
+
+	// Schema (goformation), references, wildcard actions, least privilege.
+	if raw, err := os.ReadFile(filepath.Join(root, "template.yaml")); err != nil {
+		fail("template.yaml: %v", err)
+	} else if typed, err := iacvalidate.ParseTemplate(raw); err != nil {
+		fail("template.yaml: %v", err)
+	} else {
+		problems = append(problems, typed.Problems()...)
+		problems = append(problems, iacvalidate.Permissions(root, typed, funcs)...)
+	}
 
 	// AWS: one AWS::Serverless::Function per folder, named <Name>Function.
 	resources := mapping(tpl, "Resources")

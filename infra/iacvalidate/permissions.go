@@ -34,12 +34,26 @@ var Functions = map[string]Function{
 		{"shared/wecom", "TokenStore"},
 		{"shared/crm", "Store"},
 		{"shared/bot", "KnowledgeStore"},
+		{"shared/analytics", "Store"}, // app.Metrics
+		{"shared/staff", "State"},     // app.Staff
 	}},
 	"notesync": {Secrets: true, Store: []StoreUse{
 		{"shared/notes", "Outbox"},
 		{"shared/worker", "State"}, // worker.EndIfIdle
 		{"shared/crm", "Store"},    // crm.Cached
 		{"shared/wecom", "TokenStore"},
+	}},
+	"reminders": {Secrets: true, Store: []StoreUse{
+		{"shared/reminders", "State"},
+		{"shared/staff", "Pending"}, // staff.Drain
+		{"shared/wecom", "TokenStore"},
+	}},
+	"admin": {Secrets: true, Store: []StoreUse{
+		{"shared/admin", "Records"},
+		{"shared/notes", "Outbox"},       // dead letters and replay
+		{"shared/analytics", "Store"},    // analytics.NewQuery
+		{"shared/bot", "KnowledgeStore"}, // app.Knowledge
+		{"shared/crm", "Store"},          // crm.Cached for the preview
 	}},
 }
 
