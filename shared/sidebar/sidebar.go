@@ -343,13 +343,13 @@ func (h *Handler) resolve(ctx context.Context, userID, externalID string) (domai
 var errForbidden = errors.New("sidebar: the rep does not follow this client")
 
 type contactView struct {
-	Found     bool            `json:"found"`
-	WeComName string          `json:"wecom_name,omitempty"`
-	Contact   domain.Contact  `json:"contact"`
-	Deals     []domain.Deal   `json:"deals"`
-	Notes     []viewNote      `json:"notes"`
-	Tasks     []viewTask      `json:"tasks"`
-	Problem   string          `json:"problem,omitempty"`
+	Found     bool           `json:"found"`
+	WeComName string         `json:"wecom_name,omitempty"`
+	Contact   domain.Contact `json:"contact"`
+	Deals     []domain.Deal  `json:"deals"`
+	Notes     []viewNote     `json:"notes"`
+	Tasks     []viewTask     `json:"tasks"`
+	Problem   string         `json:"problem,omitempty"`
 }
 
 type viewNote struct {
