@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -210,8 +211,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		"WECOM_AGENT_ID": localstack.DemoAgentID, "WECOM_API_BASE": r.emuSrv.URL,
 	}
 	rep := Report{Store: cfg.Store, Messages: cfg.Messages, Conversations: cfg.Conversations}
-	if rep.Store == "" {
+	switch {
+	case rep.Store == "":
 		rep.Store = "bbolt"
+	case strings.HasPrefix(rep.Store, "redis://"):
+		rep.Store = "redis"
 	}
 	if err := r.start(ctx, "127.0.0.1:0"); err != nil {
 		return rep, err
@@ -306,7 +310,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 	}
 	if cfg.Faults.CRMOutage > 0 {
+		// Down for at least the window, and until half of the notes have
+		// exhausted their attempts (at most 20 windows).
 		sleep(ctx, cfg.Faults.CRMOutage)
+		for i := 0; i < 20*int(cfg.Faults.CRMOutage/(50*time.Millisecond)) && r.notesDead.Load() < int64(len(customers)/2); i++ {
+			sleep(ctx, 50*time.Millisecond)
+		}
 		r.crm.outage.Store(false)
 	}
 	rep.NotesExpected = len(customers)

@@ -130,4 +130,6 @@ func (r *RedisServer) Close() error {
 }
 
 // String describes the server for reports.
-func (r *RedisServer) String() string { return "redis-server " + r.Addr + " (AOF, restarts " + strconv.Itoa(r.Restarts()) + ")" }
+func (r *RedisServer) String() string {
+	return "redis-server " + r.Addr + " (AOF, restarts " + strconv.Itoa(r.Restarts()) + ")"
+}
