@@ -114,6 +114,11 @@ func start(tb testing.TB, e *engine, name string, mk func(port int) (*exec.Cmd, 
 		}
 		logf, _ := os.CreateTemp("", "engine-*.log")
 		cmd.Stdout, cmd.Stderr = logf, logf
+		// Engines may write files into their working directory (DynamoDB
+		// Local writes its metadata): keep them out of the source tree.
+		if dir, err := os.MkdirTemp("", "engine-*"); err == nil {
+			cmd.Dir = dir
+		}
 		if err := cmd.Start(); err != nil {
 			e.err = err
 			return
