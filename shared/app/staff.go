@@ -2,14 +2,16 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"net/http"
 	"strconv"
 	"time"
 
 	"wecom-crm-bot/shared/config"
-	"wecom-crm-bot/shared/crm"
 	"wecom-crm-bot/shared/crm/builtin"
 	"wecom-crm-bot/shared/reminders"
+	"wecom-crm-bot/shared/sidebar"
 	"wecom-crm-bot/shared/staff"
 	"wecom-crm-bot/shared/wecom"
 	"wecom-crm-bot/shared/worker"
@@ -122,8 +124,36 @@ func (a *App) Reminders(ctx context.Context) (func(ctx context.Context) error, e
 	}, nil
 }
 
-// sidebarCRM is the CRM the sidebar reads and writes (the uncached port).
-func (a *App) sidebarCRM(ctx context.Context) (crm.CRM, error) { return a.CRM(ctx) }
-
-// Sidebar returns the chat-toolbar sidebar page handler (nil: none yet).
-func (a *App) Sidebar(ctx context.Context) (http.Handler, error) { return nil, nil }
+// Sidebar returns the chat-toolbar sidebar page handler (mounted at
+// /sidebar/), or nil when no self-built app is configured. Its session key
+// is derived from the app secret, so no extra secret is needed.
+func (a *App) Sidebar(ctx context.Context) (http.Handler, error) {
+	ch, ok := a.appChannel()
+	if !ok {
+		return nil, nil
+	}
+	c, err := a.CRM(ctx)
+	if err != nil {
+		return nil, err
+	}
+	owners, _, err := a.staffOwners()
+	if err != nil {
+		return nil, err
+	}
+	client, err := a.WeComClient(ctx, ch.CorpID, ch.AppSecret)
+	if err != nil {
+		return nil, err
+	}
+	contacts, err := a.WeComClient(ctx, ch.CorpID, ch.ContactSecret)
+	if err != nil {
+		return nil, err
+	}
+	mac := hmac.New(sha256.New, []byte(ch.AppSecret))
+	mac.Write([]byte("wecom-crm-bot sidebar session v1"))
+	return sidebar.New(sidebar.Config{
+		CorpID: ch.CorpID, AgentID: ch.AgentID, Tickets: client, Contacts: contacts,
+		Identity: sidebar.NewOAuth(a.Config.APIBase, ch.CorpID, ch.AppSecret, nil),
+		CRM:      c, Owners: owners, SessionKey: mac.Sum(nil), Location: a.Location(),
+		Logger: a.Logger.With("component", "sidebar"),
+	})
+}
