@@ -7,7 +7,7 @@ ARTIFACTS_DIR_LOCAL ?= $(CURDIR)/artifacts
 LDFLAGS := -s -w
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help run test test-go lint engines bench fuzz package clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: help run test test-go lint engines bench fuzz fuzz-short loadtest coldstart package clean $(addprefix build-,$(FUNCTIONS))
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,15 +22,18 @@ lint: ## gofmt, go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-test: engines lint test-go ## install engines, then run every test against them
+test: engines lint test-go fuzz-short ## install engines, run every test against them, then every fuzz target briefly
 
 test-go:
 	mkdir -p $(ARTIFACTS_DIR_LOCAL)
 	REQUIRE_ENGINES=1 ENGINES_DIR=$(ENGINES_DIR) WECOM_NODE_SDK_DIR=$(ENGINES_DIR) ARTIFACTS_DIR=$(ARTIFACTS_DIR_LOCAL) \
 		$(GO) test -count=1 -timeout 20m ./...
 
-bench: ## run the Go benchmarks (see docs/performance.md)
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./shared/wecom/... ./shared/store/... ./shared/bot/...
+bench: ## run the Go benchmarks and print them with ratios against in-run baselines (see docs/performance.md)
+	set -o pipefail; $(GO) test -run '^$$' -bench "$${BENCH:-.}" -benchmem -count 1 \
+		./shared/wecom/callback/ ./shared/wecom/wxcrypt/ ./shared/bot/ ./infra/loadtest/ \
+		| tee $${TMPDIR:-/tmp}/bench.txt | grep -E '^(Benchmark|pkg:|ok|FAIL|---)'
+	@echo; $(GO) run ./infra/loadtest/cmd/benchtable < $${TMPDIR:-/tmp}/bench.txt
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	@for pkg in $$($(GO) list ./...); do \
@@ -38,6 +41,15 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-10s} $$pkg || exit 1; \
 	  done; \
 	done
+
+fuzz-short: ## run every fuzz target briefly (FUZZTIME_SHORT, default 2s each); part of `make test`
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$${FUZZTIME_SHORT:-2s}
+
+loadtest: ## the full load + fault run: 10,000 messages, 500 conversations, bbolt and Redis (docs/reliability.md)
+	LOADTEST_FULL=1 $(GO) test -count=1 -timeout 60m -v -run 'TestLoad' ./infra/loadtest/
+
+coldstart: ## cold start of every function binary (local and Lambda Runtime API) and binary sizes vs the 20 MB budget
+	$(GO) test -count=1 -v -run 'TestColdStart|TestBinarySizeBudget' ./infra/loadtest/ | grep -E 'cold start|MB|---|^ok|FAIL'
 
 package: ## cross-compile every function for linux/arm64 (AWS) and linux/amd64 (Tencent) and zip them
 	rm -rf dist && mkdir -p dist/aws dist/tencent
