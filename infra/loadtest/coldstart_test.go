@@ -280,7 +280,7 @@ func lambdaEvent(t *testing.T, fn string) []byte {
 			"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": rawQuery,
 			"headers": map[string]string{"content-type": "text/xml", "host": "abc123.execute-api.ap-east-1.amazonaws.com"},
 			"requestContext": map[string]any{"apiId": "abc123", "domainName": "abc123.execute-api.ap-east-1.amazonaws.com",
-				"http": map[string]string{"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9"},
+				"http":      map[string]string{"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9"},
 				"requestId": "req-1", "routeKey": "$default", "stage": "$default", "timeEpoch": time.Now().UnixMilli()},
 			"body": base64.StdEncoding.EncodeToString(body), "isBase64Encoded": true,
 		}
