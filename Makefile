@@ -5,6 +5,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 ENGINES_DIR ?= $(CURDIR)/.engines
 ARTIFACTS_DIR_LOCAL ?= $(CURDIR)/artifacts
 LDFLAGS := -s -w
+DIST ?= dist
 export PATH := $(PATH):/usr/local/go/bin
 
 .PHONY: help run test test-go lint engines bench fuzz fuzz-short loadtest coldstart package clean $(addprefix build-,$(FUNCTIONS))
@@ -51,18 +52,18 @@ loadtest: ## the full load + fault run: 10,000 messages, 500 conversations, bbol
 coldstart: ## cold start of every function binary (local and Lambda Runtime API) and binary sizes vs the 20 MB budget
 	$(GO) test -count=1 -v -run 'TestColdStart|TestBinarySizeBudget' ./infra/loadtest/ | grep -E 'cold start|MB|---|^ok|FAIL'
 
-package: ## cross-compile every function for linux/arm64 (AWS) and linux/amd64 (Tencent) and zip them
-	rm -rf dist && mkdir -p dist/aws dist/tencent
+package: ## cross-compile every function for linux/arm64 (AWS) and linux/amd64 (Tencent) and zip them (DIST=dist, FUNCTIONS=all)
+	rm -rf $(DIST) && mkdir -p $(DIST)/aws $(DIST)/tencent
 	@for f in $(FUNCTIONS); do \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags '$(LDFLAGS)' -o dist/aws/$$f/bootstrap ./functions/$$f || exit 1; \
-	  (cd dist/aws/$$f && zip -q -X ../$$f.zip bootstrap); \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tencent/$$f ./functions/$$f || exit 1; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/aws/$$f/bootstrap ./functions/$$f || exit 1; \
+	  (cd $(DIST)/aws/$$f && zip -q -X ../$$f.zip bootstrap) || exit 1; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -tags lambda.norpc -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/tencent/$$f ./functions/$$f || exit 1; \
 	done
-	(cd dist/tencent && zip -q -X ../tencent.zip *)
-	@ls -l dist/aws/*/bootstrap dist/tencent/* dist/*.zip dist/aws/*.zip | awk '{printf "%10d  %s\n", $$5, $$9}'
+	(cd $(DIST)/tencent && zip -q -X ../tencent.zip $(FUNCTIONS))
+	@ls -l $(DIST)/aws/*/bootstrap $(DIST)/tencent/* $(DIST)/*.zip $(DIST)/aws/*.zip | awk '{printf "%10d  %s\n", $$5, $$9}'
 
 clean:
-	rm -rf dist artifacts
+	rm -rf $(DIST) artifacts
 
 # SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
 define SAM_TARGET
