@@ -207,6 +207,23 @@ func TestSyncerDeliversOnceThroughFailures(t *testing.T) {
 	}
 }
 
+// A CRM's 429 Retry-After (crm.APIError.RetryAfter) postpones the retry
+// beyond the backoff. Regression: only a RetryAfter() method was honoured,
+// which no adapter error has.
+func TestSyncerHonoursRetryAfter(t *testing.T) {
+	st, cr := setup(t)
+	s := notes.NewSyncer(notes.Config{Outbox: st, CRM: cr, TimeZone: shanghai, MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	queueNote(t, st, conversation("kf:wkDEMO/wmDEMO_zhangsan:ra", "wmDEMO_zhangsan"))
+	cr.failNext, cr.fail = 1, &crm.APIError{Vendor: "hubspot", Op: "upsert", Status: 429, RetryAfter: time.Hour, Kind: domain.ErrRateLimited}
+	if st1, err := s.Run(t.Context()); err != nil || st1.Retried != 1 {
+		t.Fatalf("first pass: %+v %v", st1, err)
+	}
+	time.Sleep(100 * time.Millisecond) // well past the backoff, far before Retry-After
+	if st2, err := s.Run(t.Context()); err != nil || st2.Delivered != 0 {
+		t.Fatalf("retried before Retry-After: %+v %v", st2, err)
+	}
+}
+
 func TestSyncerUnknownContact(t *testing.T) {
 	st, cr := setup(t)
 	c := conversation("kf:wkDEMO/wmNEW:1", "wmNEW_person")

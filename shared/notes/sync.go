@@ -275,5 +275,10 @@ func retryAfter(err error) (time.Duration, bool) {
 	if errors.As(err, &ra) {
 		return ra.RetryAfter(), true
 	}
+	// The CRM adapters report Retry-After in crm.APIError's field.
+	var api *crm.APIError
+	if errors.As(err, &api) && api.RetryAfter > 0 {
+		return api.RetryAfter, true
+	}
 	return 0, false
 }
