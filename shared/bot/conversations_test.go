@@ -40,7 +40,7 @@ type script struct {
 		Expect struct {
 			Intent       string   `yaml:"intent"`
 			Contains     string   `yaml:"contains"`
-			Lacks        string   `yaml:"lacks"` // must not appear in any reply
+			Lacks        string   `yaml:"lacks"`   // must not appear in any reply
 			Handoff      string   `yaml:"handoff"` // reason, or "none"
 			Menu         []string `yaml:"menu"`    // ids that must be offered; "*" = any menu
 			Flow         *string  `yaml:"flow"`    // flow after the turn; "" = none
