@@ -20,6 +20,7 @@ func main() {
 		pass := func(ctx context.Context, _ string) error {
 			stats, err := s.Run(ctx)
 			a.Logger.Info("notesync pass", "delivered", stats.Delivered, "retried", stats.Retried, "dead", stats.Buried, "ended", stats.IdleEnded)
+			a.ReportNoteDeadLetters(stats.Buried)
 			return err
 		}
 		return platform.Handlers{Schedule: pass}, app.Every(time.Minute, pass), nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"wecom-crm-bot/shared/admin"
 	"wecom-crm-bot/shared/analytics"
@@ -85,4 +86,19 @@ func (a *App) Admin(ctx context.Context) (http.Handler, error) {
 		return nil, fmt.Errorf("app: admin: %w", err)
 	}
 	return h, nil
+}
+
+// ReportNoteDeadLetters publishes how many notes one pass dead-lettered: a
+// CloudWatch EMF metric on Lambda (the NoteDeadLetters alarm watches it) and
+// an error log everywhere (the log-based alarm on Tencent matches it).
+func (a *App) ReportNoteDeadLetters(n int) {
+	if n <= 0 {
+		return
+	}
+	a.Logger.Error("notes dead-lettered; replay them from the admin console once the CRM is fixed", "note_dead_letters", n)
+	if platform.Detect(a.Getenv) == platform.Lambda {
+		if err := analytics.NewEMF(os.Stdout).NoteDeadLetters(time.Now(), n); err != nil {
+			a.Logger.Warn("emit NoteDeadLetters metric", "err", err)
+		}
+	}
 }

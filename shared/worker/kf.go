@@ -292,9 +292,6 @@ func (w *Worker) customerMessage(ctx context.Context, ch Channel, m wecom.KfMsg,
 	if len(replies) > 0 && !received.IsZero() {
 		w.record(ctx, Event{Channel: ch.Name, Kind: "message_out", Latency: w.cfg.Now().Sub(received)})
 	}
-	if !toHuman && !out.Answered && !out.Clarified && out.Handoff == nil {
-		w.record(ctx, Event{Channel: ch.Name, Kind: "unanswered", Text: text})
-	}
 	if out.Satisfaction > 0 {
 		w.record(ctx, Event{Channel: ch.Name, Kind: "csat", Score: out.Satisfaction})
 	}

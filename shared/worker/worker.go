@@ -79,7 +79,7 @@ type Metrics interface {
 type Event struct {
 	At         time.Time
 	Channel    string
-	Kind       string // message_in, message_out, handoff, csat, unanswered, conversation_start, conversation_end
+	Kind       string // message_in, message_out, handoff, csat, welcome, conversation_start, conversation_end
 	Intent     string
 	Confidence float64
 	Answered   bool
