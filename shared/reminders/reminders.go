@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"wecom-crm-bot/shared/analytics"
 	"wecom-crm-bot/shared/crm"
 	"wecom-crm-bot/shared/domain"
 	"wecom-crm-bot/shared/wecom"
@@ -38,20 +39,22 @@ type State interface {
 	Counts(ctx context.Context, series string, from, to time.Time) (map[string]map[string]int64, error)
 }
 
-// Line is one line of the team summary: the sum of every member of a
-// counter series on the day.
+// Line is one line of the team summary: the day's count of one member of a
+// counter series, or of every member when Member is empty.
 type Line struct {
 	Label  string
 	Series string
+	Member string
 }
 
-// DefaultSummary reads the counter series named after the worker's event
-// kinds (worker.Event.Kind), which the analytics recorder counts per day.
+// DefaultSummary reads the daily counters the analytics recorder keeps
+// (shared/analytics: SeriesWelcome, SeriesConversations, SeriesHandoff,
+// SeriesMessages).
 var DefaultSummary = []Line{
-	{"新客户", "welcome"},
-	{"会话", "conversation_start"},
-	{"转人工", "handoff"},
-	{"未解答问题", "unanswered"},
+	{Label: "新客户", Series: analytics.SeriesWelcome},
+	{Label: "会话", Series: analytics.SeriesConversations, Member: "start"},
+	{Label: "转人工", Series: analytics.SeriesHandoff},
+	{Label: "未解答问题", Series: analytics.SeriesMessages, Member: "unanswered"},
 }
 
 // Config holds a pass's dependencies and settings.
@@ -259,8 +262,10 @@ func (p *Pass) summary(ctx context.Context, now time.Time) (bool, error) {
 			}
 			var n int64
 			for _, members := range counts {
-				for _, c := range members {
-					n += c
+				for m, c := range members {
+					if l.Member == "" || m == l.Member {
+						n += c
+					}
 				}
 			}
 			fmt.Fprintf(&b, "> %s：<font color=\"info\">%d</font>\n", l.Label, n)

@@ -9,12 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"wecom-crm-bot/shared/analytics"
 	"wecom-crm-bot/shared/crm"
 	"wecom-crm-bot/shared/domain"
 	"wecom-crm-bot/shared/reminders"
 	"wecom-crm-bot/shared/store"
 	"wecom-crm-bot/shared/store/boltstore"
 	"wecom-crm-bot/shared/wecom"
+	"wecom-crm-bot/shared/worker"
 )
 
 var cst = time.FixedZone("CST", 8*3600)
@@ -210,16 +212,29 @@ func TestTeamSummary(t *testing.T) {
 	st := openStore(t)
 	ctx := t.Context()
 	yesterday := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	for series, n := range map[string]int64{"welcome": 3, "conversation_start": 12, "handoff": 2, "unanswered": 4} {
-		if err := st.Incr(ctx, series, "default", yesterday, n-1); err != nil {
-			t.Fatal(err)
+	// Yesterday's activity, counted by the real analytics recorder from the
+	// worker's events (and some of today's, which is not in the summary).
+	rec := analytics.New(st)
+	emit := func(at time.Time, ev worker.Event, n int) {
+		for range n {
+			ev.At = at
+			rec.Record(ctx, ev)
 		}
-		if err := st.Incr(ctx, series, "kf2", yesterday, 1); err != nil {
-			t.Fatal(err)
+	}
+	for _, day := range []time.Time{yesterday, yesterday.AddDate(0, 0, 1)} {
+		extra := 0
+		if !day.Equal(yesterday) {
+			extra = 7
 		}
-		if err := st.Incr(ctx, series, "default", yesterday.AddDate(0, 0, 1), 100); err != nil { // today: not in the summary
-			t.Fatal(err)
-		}
+		emit(day, worker.Event{Channel: "default", Kind: "welcome", Reason: "new"}, 2+extra)
+		emit(day, worker.Event{Channel: "kf2", Kind: "welcome", Reason: "known"}, 1)
+		emit(day, worker.Event{Channel: "default", Kind: "conversation_start"}, 12+extra)
+		emit(day, worker.Event{Channel: "default", Kind: "handoff", Reason: "requested"}, 2+extra)
+		emit(day, worker.Event{Channel: "default", Kind: "message_in", Intent: "unknown", Text: "看不懂的问题"}, 4+extra)
+		emit(day, worker.Event{Channel: "default", Kind: "message_in", Intent: "shipping", Answered: true}, 9)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
 	}
 	r := &fakeRobot{}
 	now := time.Date(2026, 11, 25, 9, 1, 0, 0, cst)
