@@ -20,7 +20,11 @@ import (
 	"wecom-crm-bot/infra/loadtest"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run does the work, so that deferred clean-up (the Redis process, the
+// temp dir) happens before the exit code is returned.
+func run() int {
 	msgs := flag.Int("messages", 300, "customer messages in total")
 	convs := flag.Int("conversations", 30, "customers (one conversation each)")
 	think := flag.Duration("think", 50*time.Millisecond, "mean pause before each customer message")
@@ -34,7 +38,7 @@ func main() {
 	defer stop()
 	dir, err := os.MkdirTemp("", "loadtest-*")
 	if err != nil {
-		fail(err)
+		return fail(err)
 	}
 	defer os.RemoveAll(dir)
 	cfg := loadtest.Config{Messages: *msgs, Conversations: *convs, Think: *think, DataDir: dir, Timeout: *timeout,
@@ -50,11 +54,11 @@ func main() {
 		cfg.Faults.RestartWorker = *faults
 	case "redis":
 		if err := os.MkdirAll(dir+"/redis", 0o750); err != nil {
-			fail(err)
+			return fail(err)
 		}
 		r, err := loadtest.StartRedis(dir + "/redis")
 		if err != nil {
-			fail(err)
+			return fail(err)
 		}
 		defer r.Close()
 		cfg.Store = r.URL()
@@ -62,22 +66,23 @@ func main() {
 			cfg.Faults.Redis = r
 		}
 	default:
-		fail(fmt.Errorf("-store %q: want bbolt or redis", *storeKind))
+		return fail(fmt.Errorf("-store %q: want bbolt or redis", *storeKind))
 	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if err != nil {
-		fail(err)
+		return fail(err)
 	}
 	fmt.Print(rep.Markdown())
 	for _, v := range rep.Violations {
 		fmt.Fprintln(os.Stderr, "violation:", v)
 	}
 	if !rep.OK() {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
-func fail(err error) {
+func fail(err error) int {
 	fmt.Fprintln(os.Stderr, "loadtest:", err)
-	os.Exit(1)
+	return 1
 }
