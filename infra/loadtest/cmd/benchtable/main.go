@@ -23,7 +23,6 @@ var baselines = map[string]string{
 	"CallbackStoreRedis":   "Handler",
 	"FAQQuery10k":          "FAQQuery1k",
 	"NoteRender":           "NoteRenderBaselineJSON",
-	"ParseKnowledge1k":     "FAQQuery1k",
 	"ClaimNoSync":          "Claim",
 	"WorkerMessageMetrics": "WorkerMessage",
 }
