@@ -8,7 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -78,7 +79,7 @@ type Handler struct {
 	log        *slog.Logger
 	now        func() time.Time
 	sessionTTL time.Duration
-	pages      *template.Template
+	pages      map[string]string
 	static     http.Handler
 }
 
@@ -113,7 +114,7 @@ func New(cfg Config) (*Handler, error) {
 	k.Write([]byte("wecom-crm-bot admin session key v1"))
 	h.key = k.Sum(nil)
 	var err error
-	if h.pages, err = template.ParseFS(webFS, "web/*.html"); err != nil {
+	if h.pages, err = loadPages(); err != nil {
 		return nil, fmt.Errorf("admin: templates: %w", err)
 	}
 	sub, _ := fs.Sub(webFS, "web/static")
@@ -188,7 +189,7 @@ func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, http.StatusOK, "login.html", map[string]any{})
+	h.render(w, http.StatusOK, "login.html", page{})
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
@@ -207,7 +208,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.tokenOK(r.PostFormValue("token")) {
 		h.log.Warn("admin: failed login")
-		h.render(w, http.StatusUnauthorized, "login.html", map[string]any{"Error": "Wrong token.", "User": user})
+		h.render(w, http.StatusUnauthorized, "login.html", page{Error: "Wrong token.", User: user})
 		return
 	}
 	v, _ := h.newSession(user)
@@ -228,18 +229,55 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, p principal) {
 }
 
 func (h *Handler) console(w http.ResponseWriter, r *http.Request, p principal) {
-	h.render(w, http.StatusOK, "index.html", map[string]any{"User": p.who, "CSRF": p.csrf, "Channels": h.cfg.Channels})
+	h.render(w, http.StatusOK, "index.html", page{User: p.who, CSRF: p.csrf, Channels: h.cfg.Channels})
 }
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request, p principal) {
 	writeJSON(w, http.StatusOK, map[string]any{"user": p.who, "csrf": p.csrf, "channels": h.cfg.Channels})
 }
 
-func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
+// page is what the two server-rendered pages show; everything else is
+// drawn by the console's script from the JSON API.
+type page struct {
+	User, CSRF, Error string
+	Channels          []string
+}
+
+// loadPages reads the embedded HTML pages. They are filled by plain,
+// HTML-escaping substitution rather than html/template: template execution
+// looks methods up by name through reflection, which makes the linker keep
+// every exported method in the binary (megabytes, for the admin function).
+func loadPages() (map[string]string, error) {
+	pages := map[string]string{}
+	for _, name := range []string{"index.html", "login.html"} {
+		b, err := webFS.ReadFile("web/" + name)
+		if err != nil {
+			return nil, err
+		}
+		pages[name] = string(b)
+	}
+	return pages, nil
+}
+
+func (h *Handler) render(w http.ResponseWriter, status int, name string, p page) {
+	var opts, errBlock strings.Builder
+	for _, ch := range p.Channels {
+		c := html.EscapeString(ch)
+		fmt.Fprintf(&opts, `<option value="%s">%s</option>`, c, c)
+	}
+	if p.Error != "" {
+		fmt.Fprintf(&errBlock, `<p class="error" id="login-error">%s</p>`, html.EscapeString(p.Error))
+	}
+	out := strings.NewReplacer(
+		"%%CSRF%%", html.EscapeString(p.CSRF),
+		"%%USER%%", html.EscapeString(p.User),
+		"%%CHANNEL_OPTIONS%%", opts.String(),
+		"%%ERROR%%", errBlock.String(),
+	).Replace(h.pages[name])
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := h.pages.ExecuteTemplate(w, name, data); err != nil {
-		h.log.Error("admin: render", "page", name, "err", err)
+	if _, err := io.WriteString(w, out); err != nil {
+		h.log.Debug("admin: render", "page", name, "err", err)
 	}
 }
 

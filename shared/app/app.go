@@ -18,7 +18,6 @@ import (
 	"wecom-crm-bot/shared/store"
 	"wecom-crm-bot/shared/store/boltstore"
 	"wecom-crm-bot/shared/store/dynamostore"
-	"wecom-crm-bot/shared/store/redisstore"
 )
 
 // App holds what one function instance builds once per cold start.
@@ -96,11 +95,7 @@ func OpenStore(ctx context.Context, rawURL string) (store.Store, error) {
 		}
 		return st, nil
 	case "redis", "rediss":
-		st, err := redisstore.Open(ctx, rawURL)
-		if err != nil {
-			return nil, fmt.Errorf("app: open redis: %w", err)
-		}
-		return st, nil
+		return openRedis(ctx, rawURL)
 	default:
 		return nil, fmt.Errorf("app: STORE scheme %q: want bbolt, dynamodb or redis", scheme)
 	}

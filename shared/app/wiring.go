@@ -18,7 +18,6 @@ import (
 	"wecom-crm-bot/shared/notes"
 	"wecom-crm-bot/shared/queue"
 	"wecom-crm-bot/shared/queue/localq"
-	"wecom-crm-bot/shared/queue/scfq"
 	"wecom-crm-bot/shared/wecom"
 	"wecom-crm-bot/shared/wecom/callback"
 	"wecom-crm-bot/shared/worker"
@@ -42,11 +41,7 @@ func (a *App) Publisher(ctx context.Context) (queue.Publisher, error) {
 	case strings.HasPrefix(q, "sqs://"), strings.HasPrefix(q, "https://sqs."), strings.HasPrefix(q, "http://"):
 		return openSQS(ctx, q)
 	case strings.HasPrefix(q, "scf://"):
-		p, err := scfq.Open(q, a.Getenv)
-		if err != nil {
-			return nil, fmt.Errorf("app: QUEUE: %w", err)
-		}
-		return p, nil
+		return openSCF(q, a.Getenv)
 	default:
 		return nil, fmt.Errorf("app: QUEUE %q: want memory, sqs://… or scf://…", q)
 	}

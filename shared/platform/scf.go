@@ -11,24 +11,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tencentyun/scf-go-lib/cloudfunction"
 	scfevents "github.com/tencentyun/scf-go-lib/events"
 
 	"wecom-crm-bot/shared/domain"
 	"wecom-crm-bot/shared/queue"
 )
-
-func startSCF(ctx context.Context, h Handlers, o *options) error {
-	if o.getenv("_LAMBDA_SERVER_PORT") == "" {
-		return fmt.Errorf("platform: SCF event function needs _LAMBDA_SERVER_PORT (for an SCF web function set %s=local): %w",
-			EnvPlatform, domain.ErrConfig)
-	}
-	// cloudfunction.Start serves net/rpc on 0.0.0.0:$_LAMBDA_SERVER_PORT and
-	// never returns; it exits the process if it cannot listen.
-	go cloudfunction.Start(NewSCFHandler(h, WithLogger(o.logger)))
-	<-ctx.Done()
-	return nil
-}
 
 // scfProbe holds just enough of any supported SCF event to tell its shape.
 // encoding/json matches keys case-insensitively, so values are checked exactly.
@@ -44,8 +31,8 @@ type scfProbe struct {
 	} `json:"Records"`
 }
 
-// NewSCFHandler returns the raw SCF event handler that Start registers with
-// cloudfunction.Start. It dispatches by event shape:
+// NewSCFHandler returns the raw SCF event handler that Start serves over the
+// SCF runtime protocol (see startSCF). It dispatches by event shape:
 //
 //   - {"queueMessage": …} (queue.Envelope, sent by scfq's async Invoke) →
 //     h.Queue; its error fails the invocation (SCF retries async events).

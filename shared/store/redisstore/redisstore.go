@@ -17,9 +17,25 @@ import (
 
 var _ store.Store = (*Store)(nil)
 
+// Client is the part of a go-redis client the store uses; *redis.Client,
+// *redis.ClusterClient and redis.UniversalClient satisfy it. Keeping it
+// narrow (rather than holding a redis.UniversalClient) lets the linker drop
+// the hundreds of commands the store never sends, which keeps every function
+// binary megabytes smaller.
+type Client interface {
+	redis.Scripter
+	SetArgs(ctx context.Context, key string, value any, a redis.SetArgs) *redis.StatusCmd
+	Del(ctx context.Context, keys ...string) *redis.IntCmd
+	HMGet(ctx context.Context, key string, fields ...string) *redis.SliceCmd
+	HIncrBy(ctx context.Context, key, field string, incr int64) *redis.IntCmd
+	Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error)
+	TxPipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error)
+	Close() error
+}
+
 // Store is a store.Store on Redis. Build it with New or Open.
 type Store struct {
-	rdb         redis.UniversalClient
+	rdb         Client
 	prefix      string
 	ownsClient  bool
 	maxDayRange int
@@ -28,7 +44,7 @@ type Store struct {
 // New returns a store using client, with every key prefixed by prefix (use
 // it to share one Redis between deployments or tests). Close does not close
 // a client passed to New.
-func New(client redis.UniversalClient, prefix string) *Store {
+func New(client Client, prefix string) *Store {
 	return &Store{rdb: client, prefix: prefix, maxDayRange: 3660}
 }
 
