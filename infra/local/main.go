@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"wecom-crm-bot/infra/localstack"
@@ -23,7 +24,11 @@ func main() {
 		slog.Error("local stack failed to start", "err", err)
 		os.Exit(1)
 	}
-	fmt.Fprintf(os.Stderr, "\n  wecom-crm-bot is running\n  chat (WeCom emulator): %s/emulator/\n  built-in CRM:          %s/crm/\n  WeCom callback URL:    %s/wecom/default\n\n", s.URL, s.URL, s.URL)
+	fmt.Fprintf(os.Stderr, "\n  wecom-crm-bot is running\n"+
+		"  chat (WeCom emulator): %[1]s/emulator/\n"+
+		"  built-in CRM:          %[1]s/crm/\n"+
+		"  admin console:         %[1]s/admin/  (token: $ADMIN_TOKEN, or the file %[2]s)\n"+
+		"  WeCom callback URL:    %[1]s/wecom/default\n\n", s.URL, filepath.Join(s.App.Config.DataDir, "admin-token"))
 	<-ctx.Done()
 	if err := s.Close(); err != nil {
 		slog.Error("shutdown", "err", err)

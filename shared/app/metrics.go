@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"wecom-crm-bot/shared/admin"
@@ -40,7 +41,8 @@ const queueTopic = "queue"
 
 // Admin returns the admin function's HTTP handler (console, JSON API,
 // sidebar page). Without ADMIN_TOKEN it refuses to start, except when
-// running locally, where it generates a one-time token and logs it.
+// running locally, where it generates a token for the run and writes it to
+// $DATA_DIR/admin-token (never to the log).
 func (a *App) Admin(ctx context.Context) (http.Handler, error) {
 	token := a.Config.AdminToken
 	if token == "" {
@@ -50,9 +52,16 @@ func (a *App) Admin(ctx context.Context) (http.Handler, error) {
 		var b [18]byte
 		_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
 		token = base64.RawURLEncoding.EncodeToString(b[:])
-		// A throwaway credential of this local process only, printed so the
-		// developer can sign in; production requires ADMIN_TOKEN.
-		a.Logger.Warn("admin: ADMIN_TOKEN not set; generated a token for this local run (sign in at /admin/)", "admin_token", token)
+		// A throwaway credential of this local process only. It goes to a
+		// file only its owner can read, never into the log.
+		path := filepath.Join(a.Config.DataDir, "admin-token")
+		if err := os.MkdirAll(a.Config.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("app: admin token: %w", err)
+		}
+		if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("app: admin token: %w", err)
+		}
+		a.Logger.Warn("admin: ADMIN_TOKEN not set; generated a token for this local run (sign in at /admin/)", "token_file", path)
 	}
 	st, err := a.Store(ctx)
 	if err != nil {
