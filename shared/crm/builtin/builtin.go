@@ -191,36 +191,13 @@ func (c *CRM) phonesOf(ct domain.Contact) []string {
 func (c *CRM) FindContact(ctx context.Context, id crm.Identity) (domain.Contact, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, key := range []struct {
-		v   string
-		get func(domain.Contact) string
-	}{
-		{id.ExternalUserID, func(ct domain.Contact) string { return ct.ExternalUserID }},
-		{id.UnionID, func(ct domain.Contact) string { return ct.UnionID }},
-	} {
-		if key.v == "" {
-			continue
-		}
-		for _, ct := range c.data.Contacts {
-			if key.get(ct) == key.v {
-				return c.decorate(ct), nil
-			}
-		}
+	ct, err := crm.MatchContact(id, c.data.Contacts, func(ct domain.Contact) crm.Keys {
+		return crm.Keys{ExternalUserID: ct.ExternalUserID, UnionID: ct.UnionID, Phones: c.phonesOf(ct)}
+	})
+	if err != nil {
+		return domain.Contact{}, fmt.Errorf("builtin crm: find contact: %w", err)
 	}
-	want := crm.PhoneCandidates(id.Phones)
-	var hits []domain.Contact
-	for _, ct := range c.data.Contacts {
-		if slices.ContainsFunc(crm.PhoneCandidates(c.phonesOf(ct)), func(p string) bool { return slices.Contains(want, p) }) {
-			hits = append(hits, ct)
-		}
-	}
-	switch len(hits) {
-	case 0:
-		return domain.Contact{}, fmt.Errorf("builtin crm: find contact: %w", domain.ErrNotFound)
-	case 1:
-		return c.decorate(hits[0]), nil
-	}
-	return domain.Contact{}, fmt.Errorf("builtin crm: find contact: phone matches %d contacts: %w", len(hits), domain.ErrConflict)
+	return c.decorate(ct), nil
 }
 
 // CreateContact implements crm.CRM; it updates the contact that already has

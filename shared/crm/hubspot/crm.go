@@ -148,32 +148,14 @@ func (c *Client) FindContact(ctx context.Context, id crm.Identity) (domain.Conta
 	if err != nil {
 		return domain.Contact{}, err
 	}
-	for _, key := range []struct{ prop, v string }{{propExternalUserID, id.ExternalUserID}, {propUnionID, id.UnionID}} {
-		if key.v == "" {
-			continue
-		}
-		for _, o := range res.Results {
-			if o.prop(key.prop) == key.v {
-				return c.contact(o), nil
-			}
-		}
+	o, err := crm.MatchContact(id, res.Results, func(o object) crm.Keys {
+		return crm.Keys{ExternalUserID: o.prop(propExternalUserID), UnionID: o.prop(propUnionID),
+			Phones: []string{o.prop("mobilephone"), o.prop("phone")}}
+	})
+	if err != nil {
+		return domain.Contact{}, fmt.Errorf("hubspot: find contact: %w", err)
 	}
-	var hits []object
-	for _, o := range res.Results {
-		for _, p := range crm.PhoneCandidates([]string{o.prop("mobilephone"), o.prop("phone")}) {
-			if slices.Contains(phones, p) {
-				hits = append(hits, o)
-				break
-			}
-		}
-	}
-	switch len(hits) {
-	case 0:
-		return domain.Contact{}, fmt.Errorf("hubspot: find contact: %w", domain.ErrNotFound)
-	case 1:
-		return c.contact(hits[0]), nil
-	}
-	return domain.Contact{}, fmt.Errorf("hubspot: find contact: phone matches %d contacts: %w", len(hits), domain.ErrConflict)
+	return c.contact(o), nil
 }
 
 // CreateContact implements crm.CRM: a batch upsert on wecom_external_userid

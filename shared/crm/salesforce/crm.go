@@ -58,32 +58,14 @@ func (c *Client) FindContact(ctx context.Context, id crm.Identity) (domain.Conta
 	if err != nil {
 		return domain.Contact{}, err
 	}
-	for _, key := range []struct{ field, v string }{{fieldExternalUserID, id.ExternalUserID}, {fieldUnionID, id.UnionID}} {
-		if key.v == "" {
-			continue
-		}
-		for _, r := range recs {
-			if r.str(key.field) == key.v {
-				return c.contact(r), nil
-			}
-		}
+	r, err := crm.MatchContact(id, recs, func(r record) crm.Keys {
+		return crm.Keys{ExternalUserID: r.str(fieldExternalUserID), UnionID: r.str(fieldUnionID),
+			Phones: []string{r.str("MobilePhone"), r.str("Phone")}}
+	})
+	if err != nil {
+		return domain.Contact{}, fmt.Errorf("salesforce: find contact: %w", err)
 	}
-	var hits []record
-	for _, r := range recs {
-		for _, p := range crm.PhoneCandidates([]string{r.str("MobilePhone"), r.str("Phone")}) {
-			if slices.Contains(phones, p) {
-				hits = append(hits, r)
-				break
-			}
-		}
-	}
-	switch len(hits) {
-	case 0:
-		return domain.Contact{}, fmt.Errorf("salesforce: find contact: %w", domain.ErrNotFound)
-	case 1:
-		return c.contact(hits[0]), nil
-	}
-	return domain.Contact{}, fmt.Errorf("salesforce: find contact: phone matches %d contacts: %w", len(hits), domain.ErrConflict)
+	return c.contact(r), nil
 }
 
 // CreateContact implements crm.CRM: an upsert on WeCom_External_UserId__c
