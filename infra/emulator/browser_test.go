@@ -1,13 +1,9 @@
 package emulator_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"wecom-crm-bot/infra/emulator"
+	"wecom-crm-bot/shared/browsertest"
 )
 
 // fakeBot answers kf callbacks the way the worker does: sync_msg with the
@@ -114,33 +111,10 @@ func (b *fakeBot) handle(cb callback) {
 	}
 }
 
-// waitJS waits until the JavaScript expression is truthy.
-func waitJS(expr string) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](expr)(ctx, t)
-		return chromedp.Void{}, err
-	}
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("REQUIRE_ENGINES") == "1" {
-		t.Fatal("chromium not found and REQUIRE_ENGINES=1")
-	}
-	t.Skip("chromium not found")
-	return ""
-}
-
 func TestChatPageInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
-	chromium := chromiumPath(t)
 	bot := &fakeBot{t: t}
 	rc := newReceiver(t, nil)
 	rc.onCall = bot.handle
@@ -150,47 +124,10 @@ func TestChatPageInBrowser(t *testing.T) {
 	})
 	bot.base = e.srv.URL
 
-	artifacts := os.Getenv("ARTIFACTS_DIR")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 820),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil { // starts the browser; no timeout on this one
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 45*time.Second)
-	defer cancel()
+	b := browsertest.New(t, browsertest.Options{Width: 1280, Height: 820, Timeout: 45 * time.Second})
+	step, text := b.Step, b.Text
 
 	const user = "wmDEMOcustomer01"
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
 	step("open page",
 		chromedp.Navigate(e.srv.URL+"/emulator/"),
 		chromedp.WaitVisible(chromedp.CSS("#customer-input")))
@@ -202,11 +139,11 @@ func TestChatPageInBrowser(t *testing.T) {
 	botText := text(`#customer-log .row[data-from="bot"] .bubble`)
 	step("customer clicks a menu item",
 		chromedp.Click(chromedp.CSS(`#customer-log button[data-menu-id="101"]`)),
-		waitJS(`[...document.querySelectorAll('#customer-log .row[data-from="bot"]')].some(r => r.textContent.includes('年卡'))`))
+		browsertest.UntilJS(`[...document.querySelectorAll('#customer-log .row[data-from="bot"]')].some(r => r.textContent.includes('年卡'))`))
 	step("agent takes over",
 		chromedp.Click(chromedp.CSS("#agent-takeover")),
-		waitJS(`document.getElementById('status-state').textContent.includes('人工接待')`),
-		waitJS(`!document.getElementById('agent-send').disabled`))
+		browsertest.UntilJS(`document.getElementById('status-state').textContent.includes('人工接待')`),
+		browsertest.UntilJS(`!document.getElementById('agent-send').disabled`))
 	status := text("#status-state")
 	step("agent replies",
 		chromedp.SendKeys(chromedp.CSS("#agent-input"), "您好，我是销售顾问小王，很高兴为您服务！"),
@@ -214,18 +151,7 @@ func TestChatPageInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#customer-log .row[data-from="agent"]`)),
 		chromedp.Sleep(800*time.Millisecond)) // one more poll so the status chips are current
 	agentLine := text(`#customer-log .row[data-from="agent"] .bubble`)
-	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(artifacts, "emulator-chat.png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	b.Screenshot("emulator-chat.png")
 
 	if !strings.Contains(botText, "你好，我想了解一下会员价格") || !strings.Contains(botText, "查看价格") {
 		t.Errorf("bot bubble = %q", botText)
