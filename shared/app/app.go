@@ -13,6 +13,7 @@ import (
 
 	"wecom-crm-bot/shared/bot"
 	"wecom-crm-bot/shared/config"
+	"wecom-crm-bot/shared/crm"
 	"wecom-crm-bot/shared/crm/builtin"
 	"wecom-crm-bot/shared/platform"
 	"wecom-crm-bot/shared/store"
@@ -29,6 +30,7 @@ type App struct {
 	mu        sync.Mutex
 	store     store.Store
 	builtin   *builtin.CRM
+	crm       crm.CRM
 	knowledge *bot.KnowledgeSource
 	closers   []io.Closer
 }

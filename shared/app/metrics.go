@@ -63,15 +63,11 @@ func (a *App) Admin(ctx context.Context) (http.Handler, error) {
 		}
 		a.Logger.Warn("admin: ADMIN_TOKEN not set; generated a token for this local run (sign in at /admin/)", "token_file", path)
 	}
-	st, err := a.Store(ctx)
+	st, customers, err := a.storeAndCRM(ctx, true)
 	if err != nil {
 		return nil, err
 	}
 	kb, err := a.Knowledge(ctx)
-	if err != nil {
-		return nil, err
-	}
-	customers, err := a.CachedCRM(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -49,11 +49,7 @@ func (a *App) staffOwners() (staff.Owners, map[string]string, error) {
 
 // Staff returns the staff command handler for self-built app messages.
 func (a *App) Staff(ctx context.Context) (worker.StaffHandler, error) {
-	st, err := a.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, err := a.CRM(ctx)
+	st, c, err := a.storeAndCRM(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -78,11 +74,7 @@ func (a *App) appChannel() (config.Channel, bool) {
 // writes kept during a CRM outage, then reminders, digests and the team
 // summary.
 func (a *App) Reminders(ctx context.Context) (func(ctx context.Context) error, error) {
-	st, err := a.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, err := a.CRM(ctx)
+	st, c, err := a.storeAndCRM(ctx, false)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"wecom-crm-bot/shared/notes"
 	"wecom-crm-bot/shared/queue"
 	"wecom-crm-bot/shared/queue/localq"
+	"wecom-crm-bot/shared/store"
 	"wecom-crm-bot/shared/wecom"
 	"wecom-crm-bot/shared/wecom/callback"
 	"wecom-crm-bot/shared/worker"
@@ -111,8 +112,51 @@ func (a *App) Channels(ctx context.Context) ([]worker.Channel, error) {
 	return out, nil
 }
 
-// CRM opens the configured CRM adapter (uncached).
+// CRM returns (opening it once) the configured CRM adapter, without the cache.
 func (a *App) CRM(ctx context.Context) (crm.CRM, error) {
+	a.mu.Lock()
+	c := a.crm
+	a.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	c, err := a.openCRM()
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.crm == nil {
+		a.crm = c
+	}
+	return a.crm, nil
+}
+
+// storeAndCRM opens what most builders need: the store and the CRM, behind
+// the store-backed cache when cached is set.
+func (a *App) storeAndCRM(ctx context.Context, cached bool) (store.Store, crm.CRM, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := a.CRM(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cached {
+		c = crm.NewCached(c, st, crm.WithCreateContacts(a.Config.CreateContacts), crm.WithLogger(a.Logger))
+	}
+	return st, c, nil
+}
+
+// CachedCRM returns the CRM behind the store-backed cache (contact mapping,
+// short-lived customer context) and a hard timeout, as the worker uses it.
+func (a *App) CachedCRM(ctx context.Context) (crm.CRM, error) {
+	_, c, err := a.storeAndCRM(ctx, true)
+	return c, err
+}
+
+func (a *App) openCRM() (crm.CRM, error) {
 	c := a.Config
 	switch c.CRM {
 	case "builtin":
@@ -146,19 +190,6 @@ func (a *App) Builtin() (*builtin.CRM, error) {
 	}
 	a.builtin = b
 	return b, nil
-}
-
-// CachedCRM wraps the CRM with the store-backed cache and a hard timeout.
-func (a *App) CachedCRM(ctx context.Context) (*crm.Cached, error) {
-	base, err := a.CRM(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st, err := a.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return crm.NewCached(base, st, crm.WithCreateContacts(a.Config.CreateContacts), crm.WithLogger(a.Logger)), nil
 }
 
 // Location is the business time zone.
@@ -208,11 +239,7 @@ func (a *App) Brain(ctx context.Context, customers crm.CRM) (worker.Brain, error
 
 // Worker builds the queue consumer.
 func (a *App) Worker(ctx context.Context) (*worker.Worker, error) {
-	st, err := a.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	customers, err := a.CachedCRM(ctx)
+	st, customers, err := a.storeAndCRM(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -247,11 +274,7 @@ func (a *App) Worker(ctx context.Context) (*worker.Worker, error) {
 
 // NoteSyncer builds the note delivery pass.
 func (a *App) NoteSyncer(ctx context.Context) (*notes.Syncer, error) {
-	st, err := a.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	customers, err := a.CachedCRM(ctx)
+	st, customers, err := a.storeAndCRM(ctx, true)
 	if err != nil {
 		return nil, err
 	}
