@@ -3,9 +3,6 @@ package sidebar_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"wecom-crm-bot/shared/browsertest"
 	"wecom-crm-bot/shared/wecom"
 )
 
@@ -32,27 +30,6 @@ window.wx = {
   }
 };`
 
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("REQUIRE_ENGINES") == "1" {
-		t.Fatal("chromium not found and REQUIRE_ENGINES=1")
-	}
-	t.Skip("chromium not found")
-	return ""
-}
-
-func waitJS(expr string) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](expr)(ctx, t)
-		return chromedp.Void{}, err
-	}
-}
-
 func injectBeforeLoad(script string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script})
@@ -64,73 +41,31 @@ func TestSidebarInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
-	chromium := chromiumPath(t)
 	e := newEnv(t)
-	artifacts := os.Getenv("ARTIFACTS_DIR")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(420, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 40*time.Second)
-	defer cancel()
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
+	b := browsertest.New(t, browsertest.Options{Width: 420, Height: 900, Timeout: 40 * time.Second})
+	ctx, step, text := b.Ctx, b.Step, b.Text
 	loc := time.FixedZone("CST", 8*3600)
 	due := time.Now().In(loc).Add(48 * time.Hour).Truncate(time.Hour)
 
 	step("open the sidebar through OAuth2",
 		injectBeforeLoad(wxStub),
 		chromedp.Navigate(e.srv.URL+"/sidebar/?code=code-sales01&state=sidebar"),
-		waitJS(`document.getElementById('name').textContent.includes('张三')`),
-		waitJS(`document.getElementById('deals').textContent.includes('星辰贸易 2027 年度框架采购')`))
+		browsertest.UntilJS(`document.getElementById('name').textContent.includes('张三')`),
+		browsertest.UntilJS(`document.getElementById('deals').textContent.includes('星辰贸易 2027 年度框架采购')`))
 	profile := text("#main")
 	step("add a note",
 		chromedp.SendKeys(chromedp.CSS("#note-text"), "客户确认下周签约，需准备合同"),
 		chromedp.Click(chromedp.CSS("#note-add")),
-		waitJS(`document.getElementById('notes').textContent.includes('客户确认下周签约')`))
+		browsertest.UntilJS(`document.getElementById('notes').textContent.includes('客户确认下周签约')`))
 	step("add a task",
 		chromedp.SendKeys(chromedp.CSS("#task-subject"), "寄送合同样本"),
 		chromedp.SetValue(chromedp.CSS("#task-due"), due.Format("2006-01-02T15:04")),
 		chromedp.Click(chromedp.CSS("#task-add")),
-		waitJS(`document.getElementById('tasks').textContent.includes('寄送合同样本')`))
+		browsertest.UntilJS(`document.getElementById('tasks').textContent.includes('寄送合同样本')`))
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.scrollTo(0, 0); true`)); err != nil {
 		t.Fatal(err)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(artifacts, "sidebar.png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	b.Screenshot("sidebar.png")
 
 	for _, w := range []string{"上海星辰贸易有限公司", "customer", "林晓峰", "谈判中", "¥480,000", "电话沟通", "发送星辰贸易最终报价"} {
 		if !strings.Contains(profile, w) {
