@@ -2,26 +2,17 @@ package sqsq
 
 import (
 	"errors"
-	"fmt"
-	"net"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go"
 
 	"wecom-crm-bot/shared/domain"
+	"wecom-crm-bot/shared/internal/awserr"
 )
 
 // translate wraps an SQS error with op and the domain sentinel that
 // describes it, keeping the original in the chain.
 func translate(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if s := classify(err); s != nil {
-		return fmt.Errorf("sqsq: %s: %w: %w", op, s, err)
-	}
-	return fmt.Errorf("sqsq: %s: %w", op, err)
+	return awserr.Wrap("sqsq", op, err, classify)
 }
 
 // classify maps a vendor error to a domain sentinel, or nil if none fits.
@@ -30,9 +21,6 @@ func classify(err error) error {
 		throttled   *types.RequestThrottled
 		kmsThrottle *types.KmsThrottled
 		noQueue     *types.QueueDoesNotExist
-		netErr      net.Error
-		respErr     *awshttp.ResponseError
-		apiErr      smithy.APIError
 	)
 	switch {
 	case errors.As(err, &throttled), errors.As(err, &kmsThrottle):
@@ -40,28 +28,24 @@ func classify(err error) error {
 	case errors.As(err, &noQueue):
 		return domain.ErrConfig
 	}
-	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorCode() {
-		case "RequestThrottled", "ThrottlingException", "Throttling", "KmsThrottled",
-			"KMS.ThrottlingException", "TooManyRequestsException":
-			return domain.ErrRateLimited
-		case "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", "AccessDenied",
-			"AccessDeniedException", "InvalidSecurity", "InvalidClientTokenId", "UnrecognizedClientException",
-			"SignatureDoesNotMatch", "ExpiredToken", "MissingAuthenticationToken",
-			"KmsAccessDenied", "KmsDisabled", "KmsNotFound", "KmsInvalidState", "KmsInvalidKeyUsage", "KmsOptInRequired":
-			return domain.ErrConfig
-		case "InvalidMessageContents", "InvalidAttributeName", "InvalidAttributeValue",
-			"InvalidParameterValue", "ValidationError", "ValidationException", "MissingParameter":
-			return domain.ErrInvalid
-		case "ServiceUnavailable", "InternalFailure", "InternalError":
-			return domain.ErrUnavailable
-		}
-	}
-	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-		return domain.ErrUnavailable
-	}
-	if errors.As(err, &netErr) || apiErr == nil && respErr == nil {
-		// No answer from the service: network failure, timeout or cancellation.
+	return awserr.Classify(err, codeSentinel)
+}
+
+// codeSentinel maps an SQS error code to a domain sentinel, or nil.
+func codeSentinel(code string) error {
+	switch code {
+	case "RequestThrottled", "ThrottlingException", "Throttling", "KmsThrottled",
+		"KMS.ThrottlingException", "TooManyRequestsException":
+		return domain.ErrRateLimited
+	case "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", "AccessDenied",
+		"AccessDeniedException", "InvalidSecurity", "InvalidClientTokenId", "UnrecognizedClientException",
+		"SignatureDoesNotMatch", "ExpiredToken", "MissingAuthenticationToken",
+		"KmsAccessDenied", "KmsDisabled", "KmsNotFound", "KmsInvalidState", "KmsInvalidKeyUsage", "KmsOptInRequired":
+		return domain.ErrConfig
+	case "InvalidMessageContents", "InvalidAttributeName", "InvalidAttributeValue",
+		"InvalidParameterValue", "ValidationError", "ValidationException", "MissingParameter":
+		return domain.ErrInvalid
+	case "ServiceUnavailable", "InternalFailure", "InternalError":
 		return domain.ErrUnavailable
 	}
 	return nil

@@ -2,14 +2,11 @@ package dynamostore
 
 import (
 	"errors"
-	"fmt"
-	"net"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
 	"wecom-crm-bot/shared/domain"
+	"wecom-crm-bot/shared/internal/awserr"
 )
 
 var errConfig = domain.ErrConfig
@@ -17,13 +14,7 @@ var errConfig = domain.ErrConfig
 // translate wraps a DynamoDB error with op and the domain sentinel that
 // describes it, keeping the original in the chain.
 func translate(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if s := classify(err); s != nil {
-		return fmt.Errorf("dynamostore: %s: %w: %w", op, s, err)
-	}
-	return fmt.Errorf("dynamostore: %s: %w", op, err)
+	return awserr.Wrap("dynamostore", op, err, classify)
 }
 
 // classify maps a vendor error to a domain sentinel, or nil if none fits.
@@ -34,9 +25,6 @@ func classify(err error) error {
 		throttle   *types.ThrottlingException
 		notFound   *types.ResourceNotFoundException
 		internal   *types.InternalServerError
-		netErr     net.Error
-		respErr    *awshttp.ResponseError
-		apiErr     smithy.APIError
 	)
 	switch {
 	case errors.As(err, &throughput), errors.As(err, &limit), errors.As(err, &throttle):
@@ -46,24 +34,20 @@ func classify(err error) error {
 	case errors.As(err, &internal):
 		return domain.ErrUnavailable
 	}
-	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorCode() {
-		case "ThrottlingException", "RequestLimitExceeded", "ProvisionedThroughputExceededException", "TooManyRequestsException":
-			return domain.ErrRateLimited
-		case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
-			"MissingAuthenticationToken", "MissingAuthenticationTokenException", "ExpiredTokenException":
-			return domain.ErrConfig
-		case "ValidationException", "SerializationException":
-			return domain.ErrInvalid
-		case "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalServerError":
-			return domain.ErrUnavailable
-		}
-	}
-	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-		return domain.ErrUnavailable
-	}
-	if errors.As(err, &netErr) || apiErr == nil && respErr == nil {
-		// No answer from the service: network failure, timeout or cancellation.
+	return awserr.Classify(err, codeSentinel)
+}
+
+// codeSentinel maps a DynamoDB error code to a domain sentinel, or nil.
+func codeSentinel(code string) error {
+	switch code {
+	case "ThrottlingException", "RequestLimitExceeded", "ProvisionedThroughputExceededException", "TooManyRequestsException":
+		return domain.ErrRateLimited
+	case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
+		"MissingAuthenticationToken", "MissingAuthenticationTokenException", "ExpiredTokenException":
+		return domain.ErrConfig
+	case "ValidationException", "SerializationException":
+		return domain.ErrInvalid
+	case "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalServerError":
 		return domain.ErrUnavailable
 	}
 	return nil
