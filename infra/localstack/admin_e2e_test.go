@@ -2,7 +2,6 @@ package localstack_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +20,7 @@ import (
 	"wecom-crm-bot/infra/emulator"
 	"wecom-crm-bot/infra/localstack"
 	"wecom-crm-bot/shared/bot"
+	"wecom-crm-bot/shared/browsertest"
 )
 
 const adminToken = "e2e-admin-token-7f3a9c1d2b"
@@ -69,27 +68,6 @@ type report struct {
 	} `json:"top_intents"`
 }
 
-func browserPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("REQUIRE_ENGINES") == "1" {
-		t.Fatal("chromium not found and REQUIRE_ENGINES=1")
-	}
-	t.Skip("chromium not found")
-	return ""
-}
-
-func pollJS(expr string) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](expr)(ctx, t)
-		return chromedp.Void{}, err
-	}
-}
-
 // The whole loop a knowledge maintainer goes through: customers ask, one
 // question is not answered, the console shows it (with the right numbers
 // in the charts), it is added to an FAQ entry as a variant, and the next
@@ -98,7 +76,6 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
-	chromium := browserPath(t)
 	s := start(t, stackOpts{env: map[string]string{"ADMIN_TOKEN": adminToken}})
 	ctx := t.Context()
 
@@ -130,45 +107,8 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 		t.Errorf("report totals = %+v, want 3 out, 3 conversations", rep.Totals)
 	}
 
-	artifacts := os.Getenv("ARTIFACTS_DIR")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	}
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1100),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	cctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(cctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(cctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		p := filepath.Join(artifacts, name)
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", p)
-	}
+	b := browsertest.New(t, browsertest.Options{Width: 1400, Height: 1100, Timeout: 60 * time.Second})
+	cctx, step, shot := b.Ctx, b.Step, b.FullScreenshot
 	js := func(expr string) string {
 		t.Helper()
 		v, err := chromedp.Run(cctx, chromedp.Evaluate[string](expr))
@@ -190,7 +130,7 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#login-token"), adminToken),
 		chromedp.Click(chromedp.CSS("#login-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#kpi-messages_in")),
-		pollJS(`document.body.getAttribute('data-loaded') === 'dashboard'`))
+		browsertest.UntilJS(`document.body.getAttribute('data-loaded') === 'dashboard'`))
 	shot("admin-dashboard.png")
 
 	today := rep.Days[len(rep.Days)-1].Day
@@ -219,15 +159,15 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 	step("open unanswered",
 		chromedp.Navigate(s.URL+"/admin/#unanswered"),
 		chromedp.WaitVisible(chromedp.CSS("#tab-unanswered")),
-		pollJS(`document.body.getAttribute('data-loaded') === 'unanswered'`),
-		pollJS(`document.querySelectorAll('#unanswered-table tbody tr').length > 0`))
+		browsertest.UntilJS(`document.body.getAttribute('data-loaded') === 'unanswered'`),
+		browsertest.UntilJS(`document.querySelectorAll('#unanswered-table tbody tr').length > 0`))
 	if got := js(`document.querySelector('#unanswered-table tbody tr td.q').textContent + '|' + document.querySelector('#unanswered-table tbody tr td.count').textContent`); got != question+"|2" {
 		t.Errorf("first unanswered row = %q", got)
 	}
 	step("add it as a variant of payment_methods",
 		chromedp.SetValue(chromedp.CSS("#faq-select-0"), "payment_methods"),
 		chromedp.Click(chromedp.CSS("#add-variant-0")),
-		pollJS(`document.getElementById('unanswered-status').dataset.version === '1'`))
+		browsertest.UntilJS(`document.getElementById('unanswered-status').dataset.version === '1'`))
 	shot("admin-unanswered.png")
 
 	if err := s.Emulator.CustomerSays(ctx, "wmADMINE2E0004", question); err != nil {
@@ -264,10 +204,10 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 	step("knowledge editor shows the new version and validates by line",
 		chromedp.Navigate(s.URL+"/admin/#knowledge"),
 		chromedp.WaitVisible(chromedp.CSS("#kb-yaml")),
-		pollJS(`document.body.getAttribute('data-loaded') === 'knowledge'`),
+		browsertest.UntilJS(`document.body.getAttribute('data-loaded') === 'knowledge'`),
 		chromedp.SetValue(chromedp.CSS("#kb-yaml"), "version: x\nfaq:\n  - id: a\n    question: [oops\n"),
 		chromedp.Click(chromedp.CSS("#kb-validate")),
-		pollJS(`document.querySelectorAll('#kb-errors li[data-line]').length > 0`))
+		browsertest.UntilJS(`document.querySelectorAll('#kb-errors li[data-line]').length > 0`))
 	if v := js(`document.getElementById('kb-version').textContent`); v != "1" {
 		t.Errorf("knowledge version shown = %q", v)
 	}
