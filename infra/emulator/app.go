@@ -49,13 +49,13 @@ const (
 // messageSend serves POST /cgi-bin/message/send.
 func (e *Emulator) messageSend(c *call) obj {
 	var req struct {
-		ToUser   string                    `json:"touser"`
-		ToParty  string                    `json:"toparty"`
-		ToTag    string                    `json:"totag"`
-		MsgType  string                    `json:"msgtype"`
-		AgentID  json.RawMessage           `json:"agentid"`
-		Text     *struct{ Content string } `json:"text"`
-		Markdown *struct{ Content string } `json:"markdown"`
+		ToUser   string          `json:"touser"`
+		ToParty  string          `json:"toparty"`
+		ToTag    string          `json:"totag"`
+		MsgType  string          `json:"msgtype"`
+		AgentID  json.RawMessage `json:"agentid"`
+		Text     *textBody       `json:"text"`
+		Markdown *textBody       `json:"markdown"`
 		Card     *struct {
 			CardType string `json:"card_type"`
 		} `json:"template_card"`
@@ -76,17 +76,11 @@ func (e *Emulator) messageSend(c *call) obj {
 	extra := obj{}
 	switch req.MsgType {
 	case "text", "markdown":
-		p, limit := req.Text, maxTextBytes
-		if req.MsgType == "markdown" {
-			p, limit = req.Markdown, maxMarkdownBytes
+		var code int
+		content, code = textContent(req.MsgType, req.Text, req.Markdown)
+		if code != 0 {
+			return fail(code)
 		}
-		if p == nil || p.Content == "" {
-			return fail(codeInvalidParam)
-		}
-		if len(p.Content) > limit {
-			return fail(codeContentTooLong)
-		}
-		content = p.Content
 	case "template_card":
 		types := []string{"text_notice", "news_notice", "button_interaction", "vote_interaction", "multiple_interaction"}
 		if req.Card == nil || !slices.Contains(types, req.Card.CardType) {
@@ -256,13 +250,9 @@ func (e *Emulator) webhookSend(c *call) obj {
 		return fail(codeWebhookKey)
 	}
 	var req struct {
-		MsgType string `json:"msgtype"`
-		Text    *struct {
-			Content string `json:"content"`
-		} `json:"text"`
-		Markdown *struct {
-			Content string `json:"content"`
-		} `json:"markdown"`
+		MsgType  string    `json:"msgtype"`
+		Text     *textBody `json:"text"`
+		Markdown *textBody `json:"markdown"`
 	}
 	if !c.decode(&req) {
 		return fail(codeDataFormat)
@@ -270,17 +260,11 @@ func (e *Emulator) webhookSend(c *call) obj {
 	var content string
 	switch req.MsgType {
 	case "text", "markdown":
-		p, limit := req.Text, maxTextBytes
-		if req.MsgType == "markdown" {
-			p, limit = req.Markdown, maxMarkdownBytes
+		var code int
+		content, code = textContent(req.MsgType, req.Text, req.Markdown)
+		if code != 0 {
+			return fail(code)
 		}
-		if p == nil || p.Content == "" {
-			return fail(codeInvalidParam)
-		}
-		if len(p.Content) > limit {
-			return fail(codeContentTooLong)
-		}
-		content = p.Content
 	case "image", "news", "file", "voice", "template_card", "markdown_v2":
 	default:
 		return fail(codeInvalidMsgType)
@@ -299,4 +283,26 @@ func (e *Emulator) webhookSend(c *call) obj {
 	e.outbox = append(e.outbox, Outbound{Channel: "webhook", To: key, MsgType: req.MsgType, Content: content,
 		Raw: json.RawMessage(slices.Clone(c.body)), Time: c.now})
 	return ok(nil)
+}
+
+// textBody is the payload of a text or markdown message.
+type textBody struct {
+	Content string `json:"content"`
+}
+
+// textContent validates the payload of a "text" message (≤ 2048 bytes) or,
+// when msgType is "markdown", of a markdown one (≤ 4096 bytes) and returns
+// its content, or the errcode.
+func textContent(msgType string, text, markdown *textBody) (string, int) {
+	p, limit := text, maxTextBytes
+	if msgType == "markdown" {
+		p, limit = markdown, maxMarkdownBytes
+	}
+	if p == nil || p.Content == "" {
+		return "", codeInvalidParam
+	}
+	if len(p.Content) > limit {
+		return "", codeContentTooLong
+	}
+	return p.Content, 0
 }

@@ -173,11 +173,9 @@ func decodeCursor(s string) (int, bool) {
 
 // outgoing is the message part shared by send_msg and send_msg_on_event.
 type outgoing struct {
-	MsgID   string `json:"msgid"`
-	MsgType string `json:"msgtype"`
-	Text    *struct {
-		Content string `json:"content"`
-	} `json:"text"`
+	MsgID   string    `json:"msgid"`
+	MsgType string    `json:"msgtype"`
+	Text    *textBody `json:"text"`
 	MsgMenu *struct {
 		HeadContent string `json:"head_content"`
 		List        []struct {
@@ -215,13 +213,11 @@ func (o *outgoing) payload(raw []byte, allowed ...string) (obj, int) {
 	}
 	switch o.MsgType {
 	case "text":
-		if o.Text == nil || o.Text.Content == "" {
-			return nil, codeInvalidParam
+		content, code := textContent(o.MsgType, o.Text, nil)
+		if code != 0 {
+			return nil, code
 		}
-		if len(o.Text.Content) > maxTextBytes {
-			return nil, codeContentTooLong
-		}
-		return obj{"content": o.Text.Content}, 0
+		return obj{"content": content}, 0
 	case "msgmenu":
 		m := o.MsgMenu
 		if m == nil || len(m.List) == 0 && m.HeadContent == "" {
@@ -277,21 +273,16 @@ func (e *Emulator) sendMsg(c *call) obj {
 	if !c.decode(&req) {
 		return fail(codeDataFormat)
 	}
-	if req.OpenKfID != e.cfg.OpenKfID {
-		return fail(codeInvalidKf)
-	}
-	cu := e.customers[req.ToUser]
-	if cu == nil {
-		return fail(codeInvalidExtUser)
+	cu, code := e.kfCustomer(req.OpenKfID, req.ToUser)
+	if code != 0 {
+		return fail(code)
 	}
 	payload, code := req.payload(c.body)
 	if code != 0 {
 		return fail(code)
 	}
-	if id := req.MsgID; id != "" {
-		if _, dup := e.sent[id]; dup {
-			return ok(obj{"msgid": id})
-		}
+	if e.resent(req.MsgID) {
+		return ok(obj{"msgid": req.MsgID})
 	}
 	switch {
 	case cu.state == stateQueued || cu.state == stateEnded:
@@ -301,11 +292,7 @@ func (e *Emulator) sendMsg(c *call) obj {
 	case cu.sentSince >= sendLimit:
 		return fail(codeSendCountLimit)
 	}
-	id := req.MsgID
-	if id == "" {
-		id = randomString(32)
-	}
-	e.sent[id] = cu.id
+	id := e.acceptMsgID(cu, req.MsgID)
 	cu.sentSince++
 	if ft := cu.failNextType; ft > 0 {
 		cu.failNextType = 0
@@ -313,8 +300,7 @@ func (e *Emulator) sendMsg(c *call) obj {
 			"external_userid": cu.id, "fail_msgid": id, "fail_type": ft})
 		return ok(obj{"msgid": id})
 	}
-	e.appendMsg(&kfMsg{MsgID: id, ExternalUserID: cu.id, SendTime: c.now, Origin: originServicer,
-		MsgType: req.MsgType, Payload: payload, Bot: true})
+	e.appendBotMsg(cu, c.now, id, req.MsgType, payload)
 	return ok(obj{"msgid": id})
 }
 
@@ -331,10 +317,8 @@ func (e *Emulator) sendMsgOnEvent(c *call) obj {
 	if code != 0 {
 		return fail(code)
 	}
-	if id := req.MsgID; id != "" {
-		if _, dup := e.sent[id]; dup {
-			return ok(obj{"msgid": id})
-		}
+	if e.resent(req.MsgID) {
+		return ok(obj{"msgid": req.MsgID})
 	}
 	ec := e.codes[req.Code]
 	if ec == nil || ec.used || !c.now.Before(ec.expires) {
@@ -345,14 +329,48 @@ func (e *Emulator) sendMsgOnEvent(c *call) obj {
 	if ec.welcome {
 		cu.lastWelcome = c.now
 	}
-	id := req.MsgID
-	if id == "" {
-		id = randomString(32)
-	}
-	e.sent[id] = cu.id
-	e.appendMsg(&kfMsg{MsgID: id, ExternalUserID: cu.id, SendTime: c.now, Origin: originServicer,
-		MsgType: req.MsgType, Payload: payload, Bot: true})
+	id := e.acceptMsgID(cu, req.MsgID)
+	e.appendBotMsg(cu, c.now, id, req.MsgType, payload)
 	return ok(obj{"msgid": id})
+}
+
+// kfCustomer returns the customer a request names by open_kfid and
+// external_userid, or the errcode for an unknown kf account or customer.
+// Callers hold e.mu.
+func (e *Emulator) kfCustomer(openKfID, externalUserID string) (*customer, int) {
+	if openKfID != e.cfg.OpenKfID {
+		return nil, codeInvalidKf
+	}
+	cu := e.customers[externalUserID]
+	if cu == nil {
+		return nil, codeInvalidExtUser
+	}
+	return cu, 0
+}
+
+// resent reports whether a send with this msgid was accepted before; the
+// retry is answered with the same msgid and adds no message. Callers hold
+// e.mu.
+func (e *Emulator) resent(msgID string) bool {
+	_, dup := e.sent[msgID]
+	return msgID != "" && dup
+}
+
+// acceptMsgID records msgID (a fresh one when empty) as sent to cu and
+// returns it. Callers hold e.mu.
+func (e *Emulator) acceptMsgID(cu *customer, msgID string) string {
+	if msgID == "" {
+		msgID = randomString(32)
+	}
+	e.sent[msgID] = cu.id
+	return msgID
+}
+
+// appendBotMsg adds a message sent through the API to cu to the kf log.
+// Callers hold e.mu.
+func (e *Emulator) appendBotMsg(cu *customer, now time.Time, id, msgType string, payload obj) {
+	e.appendMsg(&kfMsg{MsgID: id, ExternalUserID: cu.id, SendTime: now, Origin: originServicer,
+		MsgType: msgType, Payload: payload, Bot: true})
 }
 
 // serviceStateGet serves POST /cgi-bin/kf/service_state/get.
@@ -364,12 +382,9 @@ func (e *Emulator) serviceStateGet(c *call) obj {
 	if !c.decode(&req) {
 		return fail(codeDataFormat)
 	}
-	if req.OpenKfID != e.cfg.OpenKfID {
-		return fail(codeInvalidKf)
-	}
-	cu := e.customers[req.ExternalUserID]
-	if cu == nil {
-		return fail(codeInvalidExtUser)
+	cu, code := e.kfCustomer(req.OpenKfID, req.ExternalUserID)
+	if code != 0 {
+		return fail(code)
 	}
 	out := obj{"service_state": cu.state}
 	if cu.state == stateHuman {
@@ -389,12 +404,9 @@ func (e *Emulator) serviceStateTrans(c *call) obj {
 	if !c.decode(&req) {
 		return fail(codeDataFormat)
 	}
-	if req.OpenKfID != e.cfg.OpenKfID {
-		return fail(codeInvalidKf)
-	}
-	cu := e.customers[req.ExternalUserID]
-	if cu == nil {
-		return fail(codeInvalidExtUser)
+	cu, code := e.kfCustomer(req.OpenKfID, req.ExternalUserID)
+	if code != 0 {
+		return fail(code)
 	}
 	if req.ServiceState == nil {
 		return fail(codeInvalidParam)
