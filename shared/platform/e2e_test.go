@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/rpc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +20,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
 	scfevents "github.com/tencentyun/scf-go-lib/events"
+
+	"wecom-crm-bot/shared/platform/platformtest"
 )
 
 // The end-to-end tests build internal/testfn once and drive the binary the
@@ -65,190 +65,30 @@ func testfn(t testing.TB) string {
 	return buildBin
 }
 
-// lockedBuffer collects a child's stderr safely.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor waits until the child has written substr (stderr is copied
-// through a pipe, so it may lag behind the invocation result).
-func (b *lockedBuffer) waitFor(t *testing.T, substr string) {
+// run starts the binary with exactly env (plus PATH and HOME) and kills
+// it at cleanup.
+func run(t *testing.T, env ...string) *platformtest.Process {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(b.String(), substr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not seen in child output:\n%s", substr, b.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// run starts the binary with exactly env and kills it at cleanup.
-func run(t *testing.T, env ...string) (*exec.Cmd, *lockedBuffer, time.Time) {
-	t.Helper()
-	cmd := exec.Command(testfn(t))
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // may have exited already
-		_ = cmd.Wait()         // reaps; the exit status of a killed process is expected
-		if t.Failed() {
-			t.Logf("testfn stderr:\n%s", stderr.String())
-		}
-	})
-	return cmd, stderr, start
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return port
+	return platformtest.Start(t, testfn(t), append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)...)
 }
 
 // --- Lambda Runtime API fake -------------------------------------------
 
-type lambdaResult struct {
-	ok          bool
-	body        []byte
-	contentType string
-}
-
-type fakeRuntimeAPI struct {
-	srv     *httptest.Server
-	pending chan [2]string // id, event
-	mu      sync.Mutex
-	waiting map[string]chan lambdaResult
-	initErr chan []byte
-	seq     int
-}
-
-// newFakeRuntimeAPI serves the Lambda Runtime API routes the Go runtime
-// library uses; the mux answers 404/405 to anything else.
-func newFakeRuntimeAPI(t *testing.T) *fakeRuntimeAPI {
-	t.Helper()
-	f := &fakeRuntimeAPI{pending: make(chan [2]string, 16), waiting: map[string]chan lambdaResult{}, initErr: make(chan []byte, 1)}
-	done := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case inv := <-f.pending:
-			w.Header().Set("Lambda-Runtime-Aws-Request-Id", inv[0])
-			w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(30*time.Second).UnixMilli(), 10))
-			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:ap-east-1:123456789012:function:testfn")
-			w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-5e9f0c65-1de4d666d4dd26aced652b6c;Parent=1;Sampled=0")
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, inv[1])
-		case <-r.Context().Done():
-		case <-done:
-			w.WriteHeader(http.StatusGone)
-		}
-	})
-	complete := func(ok bool) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			id := r.PathValue("id")
-			f.mu.Lock()
-			ch, known := f.waiting[id]
-			delete(f.waiting, id)
-			f.mu.Unlock()
-			if !known {
-				http.Error(w, `{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}`, http.StatusBadRequest)
-				return
-			}
-			b, err := io.ReadAll(r.Body)
-			if err != nil {
-				http.Error(w, "read", http.StatusBadRequest)
-				return
-			}
-			ch <- lambdaResult{ok: ok, body: b, contentType: r.Header.Get("Content-Type")}
-			w.WriteHeader(http.StatusAccepted)
-		}
-	}
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", complete(true))
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", complete(false))
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		select {
-		case f.initErr <- b:
-		default:
-		}
-		w.WriteHeader(http.StatusAccepted)
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		close(done)
-		f.srv.Close()
-	})
-	return f
-}
-
-func (f *fakeRuntimeAPI) addr() string { return strings.TrimPrefix(f.srv.URL, "http://") }
-
-// enqueue hands an event to the next /next call and returns the channel its
-// result arrives on.
-func (f *fakeRuntimeAPI) enqueue(event []byte) chan lambdaResult {
-	f.mu.Lock()
-	f.seq++
-	id := fmt.Sprintf("8476a536-e9f4-11e8-9739-2dfe598c3fc%d", f.seq)
-	ch := make(chan lambdaResult, 1)
-	f.waiting[id] = ch
-	f.mu.Unlock()
-	f.pending <- [2]string{id, string(event)}
-	return ch
-}
-
-func (f *fakeRuntimeAPI) wait(t *testing.T, ch chan lambdaResult) lambdaResult {
-	t.Helper()
-	select {
-	case res := <-ch:
-		return res
-	case b := <-f.initErr:
-		t.Fatalf("init error: %s", b)
-	case <-time.After(15 * time.Second):
-		t.Fatal("no invocation result")
-	}
-	return lambdaResult{}
-}
-
 func TestE2ELambda(t *testing.T) {
-	api := newFakeRuntimeAPI(t)
-	first := api.enqueue(readTestdata(t, "lambda-apigw-v2-post.json"))
-	_, stderr, start := run(t, "AWS_LAMBDA_RUNTIME_API="+api.addr(), "AWS_LAMBDA_FUNCTION_NAME=testfn",
+	api := platformtest.NewRuntimeAPI(t, platformtest.RuntimeOptions{})
+	first := api.Enqueue(readTestdata(t, "lambda-apigw-v2-post.json"))
+	p := run(t, "AWS_LAMBDA_RUNTIME_API="+api.Addr(), "AWS_LAMBDA_FUNCTION_NAME=testfn",
 		"AWS_REGION=ap-east-1", "_HANDLER=bootstrap", "LOG_LEVEL=info")
 
 	t.Run("http v2", func(t *testing.T) {
-		res := api.wait(t, first)
-		t.Logf("cold start (exec → first HTTP response, lambda): %v", time.Since(start))
-		if !res.ok {
-			t.Fatalf("invocation failed: %s", res.body)
+		res := api.Wait(t, first, 15*time.Second)
+		t.Logf("cold start (exec → first HTTP response, lambda): %v", time.Since(p.Started))
+		if !res.OK {
+			t.Fatalf("invocation failed: %s", res.Body)
 		}
 		var resp events.APIGatewayV2HTTPResponse
-		if err := json.Unmarshal(res.body, &resp); err != nil {
-			t.Fatalf("response %s: %v", res.body, err)
+		if err := json.Unmarshal(res.Body, &resp); err != nil {
+			t.Fatalf("response %s: %v", res.Body, err)
 		}
 		want := "POST /wecom/callback?msg_signature=abc&timestamp=1700000000&nonce=n1&echostr=a%2Bb" +
 			" host=abc123.execute-api.ap-east-1.amazonaws.com cookie=sid=1; theme=dark body=<xml><Encrypt>enc</Encrypt></xml>"
@@ -257,93 +97,69 @@ func TestE2ELambda(t *testing.T) {
 		}
 	})
 	t.Run("sqs batch with one failure", func(t *testing.T) {
-		res := api.wait(t, api.enqueue(readTestdata(t, "lambda-sqs-batch.json")))
-		if !res.ok {
-			t.Fatalf("invocation failed: %s", res.body)
+		res := api.Wait(t, api.Enqueue(readTestdata(t, "lambda-sqs-batch.json")), 15*time.Second)
+		if !res.OK {
+			t.Fatalf("invocation failed: %s", res.Body)
 		}
 		var resp events.SQSEventResponse
-		if err := json.Unmarshal(res.body, &resp); err != nil {
+		if err := json.Unmarshal(res.Body, &resp); err != nil {
 			t.Fatal(err)
 		}
 		if len(resp.BatchItemFailures) != 2 || resp.BatchItemFailures[0].ItemIdentifier != "m-3" ||
 			resp.BatchItemFailures[1].ItemIdentifier != "m-6" {
-			t.Fatalf("batchItemFailures %s", res.body)
+			t.Fatalf("batchItemFailures %s", res.Body)
 		}
 		for _, id := range []string{"wrapped-1", "dedupe-2", "fail-3", "m-4", "b64-5"} {
-			stderr.waitFor(t, `"msg":"queue","id":"`+id+`"`)
+			p.WaitOutput(t, `"msg":"queue","id":"`+id+`"`, 5*time.Second)
 		}
 	})
 	t.Run("schedule", func(t *testing.T) {
-		res := api.wait(t, api.enqueue(readTestdata(t, "lambda-schedule.json")))
-		if !res.ok || string(res.body) != "null" {
-			t.Fatalf("result ok=%v %s", res.ok, res.body)
+		res := api.Wait(t, api.Enqueue(readTestdata(t, "lambda-schedule.json")), 15*time.Second)
+		if !res.OK || string(res.Body) != "null" {
+			t.Fatalf("result ok=%v %s", res.OK, res.Body)
 		}
-		stderr.waitFor(t, `"msg":"schedule","name":"notesync-every-5min"`)
+		p.WaitOutput(t, `"msg":"schedule","name":"notesync-every-5min"`, 5*time.Second)
 	})
 	t.Run("failing envelope is an invocation error", func(t *testing.T) {
-		res := api.wait(t, api.enqueue([]byte(`{"queueMessage":{"id":"fail-9","body":"eA=="}}`)))
+		res := api.Wait(t, api.Enqueue([]byte(`{"queueMessage":{"id":"fail-9","body":"eA=="}}`)), 15*time.Second)
 		var e struct{ ErrorMessage, ErrorType string }
-		if res.ok || json.Unmarshal(res.body, &e) != nil || !strings.Contains(e.ErrorMessage, "fail-9") {
-			t.Fatalf("result ok=%v %s", res.ok, res.body)
+		if res.OK || json.Unmarshal(res.Body, &e) != nil || !strings.Contains(e.ErrorMessage, "fail-9") {
+			t.Fatalf("result ok=%v %s", res.OK, res.Body)
 		}
 	})
 	t.Run("unknown event is an invocation error, process survives", func(t *testing.T) {
-		res := api.wait(t, api.enqueue(readTestdata(t, "unknown.json")))
-		if res.ok || !bytes.Contains(res.body, []byte("unsupported lambda event")) {
-			t.Fatalf("result ok=%v %s", res.ok, res.body)
+		res := api.Wait(t, api.Enqueue(readTestdata(t, "unknown.json")), 15*time.Second)
+		if res.OK || !bytes.Contains(res.Body, []byte("unsupported lambda event")) {
+			t.Fatalf("result ok=%v %s", res.OK, res.Body)
 		}
-		res = api.wait(t, api.enqueue(readTestdata(t, "envelope.json")))
-		if !res.ok {
-			t.Fatalf("after error: %s", res.body)
+		res = api.Wait(t, api.Enqueue(readTestdata(t, "envelope.json")), 15*time.Second)
+		if !res.OK {
+			t.Fatalf("after error: %s", res.Body)
 		}
 	})
 }
 
 // --- SCF runtime (net/rpc) ---------------------------------------------
 
-func dialSCF(t *testing.T, port int) *rpc.Client {
+func invokeSCF(t *testing.T, c *platformtest.SCF, id string, payload []byte) messages.InvokeResponse {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := rpc.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			t.Cleanup(func() { _ = c.Close() }) // the process is killed anyway
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dial scf function: %v", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func invokeSCF(t *testing.T, c *rpc.Client, id string, payload []byte) messages.InvokeResponse {
-	t.Helper()
-	dl := time.Now().Add(30 * time.Second)
-	req := &messages.InvokeRequest{
-		Payload: payload, RequestId: id, Deadline: messages.InvokeRequest_Timestamp{Seconds: dl.Unix(), Nanos: int64(dl.Nanosecond())},
+	return c.Invoke(t, &messages.InvokeRequest{
+		Payload: payload, RequestId: id, Deadline: platformtest.Deadline(30 * time.Second),
 		FunctionName: "testfn", Namespace: "default", FunctionVersion: "$LATEST", MemoryLimitInMb: 128, TimeLimitInMs: 30000,
 		Environment: `{"SCF_FUNCTIONNAME":"testfn"}`, TencentcloudRegion: "ap-guangzhou",
-	}
-	var resp messages.InvokeResponse
-	if err := c.Call("Function.Invoke", req, &resp); err != nil {
-		t.Fatalf("Function.Invoke: %v", err)
-	}
-	return resp
+	})
 }
 
 func TestE2ESCF(t *testing.T) {
-	port := freePort(t)
-	_, stderr, start := run(t, "TENCENTCLOUD_RUNENV=SCF", "_LAMBDA_SERVER_PORT="+strconv.Itoa(port),
+	port := platformtest.FreePort(t)
+	p := run(t, "TENCENTCLOUD_RUNENV=SCF", "_LAMBDA_SERVER_PORT="+strconv.Itoa(port),
 		"SCF_FUNCTIONNAME=testfn", "SCF_NAMESPACE=default", "TENCENTCLOUD_REGION=ap-guangzhou")
-	c := dialSCF(t, port)
-	if err := c.Call("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}); err != nil {
-		t.Fatalf("Function.Ping: %v", err)
-	}
+	c := platformtest.DialSCF(t, port, 15*time.Second)
+	c.Ping(t)
 
 	t.Run("api gateway", func(t *testing.T) {
 		resp := invokeSCF(t, c, "r-1", readTestdata(t, "scf-apigw.json"))
-		t.Logf("cold start (exec → first HTTP response, scf): %v", time.Since(start))
+		t.Logf("cold start (exec → first HTTP response, scf): %v", time.Since(p.Started))
 		if resp.Error != nil {
 			t.Fatalf("error %+v", resp.Error)
 		}
@@ -361,14 +177,14 @@ func TestE2ESCF(t *testing.T) {
 		if resp.Error != nil || string(resp.Payload) != "null" {
 			t.Fatalf("error %+v payload %s", resp.Error, resp.Payload)
 		}
-		stderr.waitFor(t, `"msg":"schedule","name":"reminders-daily"`)
+		p.WaitOutput(t, `"msg":"schedule","name":"reminders-daily"`, 5*time.Second)
 	})
 	t.Run("queue envelope", func(t *testing.T) {
 		resp := invokeSCF(t, c, "r-3", readTestdata(t, "envelope.json"))
 		if resp.Error != nil {
 			t.Fatalf("error %+v", resp.Error)
 		}
-		stderr.waitFor(t, `"msg":"queue","id":"env-1","body_len":9`)
+		p.WaitOutput(t, `"msg":"queue","id":"env-1","body_len":9`, 5*time.Second)
 		resp = invokeSCF(t, c, "r-4", []byte(`{"queueMessage":{"id":"fail-7","body":""}}`))
 		if resp.Error == nil || !strings.Contains(resp.Error.Message, "fail-7") {
 			t.Fatalf("want invocation error, got %+v", resp)
@@ -379,8 +195,8 @@ func TestE2ESCF(t *testing.T) {
 // --- Local HTTP ---------------------------------------------------------
 
 func TestE2ELocal(t *testing.T) {
-	port := freePort(t)
-	cmd, _, start := run(t, "PORT="+strconv.Itoa(port))
+	port := platformtest.FreePort(t)
+	p := run(t, "PORT="+strconv.Itoa(port))
 	url := fmt.Sprintf("http://127.0.0.1:%d/hello?x=1", port)
 	var body []byte
 	deadline := time.Now().Add(15 * time.Second)
@@ -399,16 +215,16 @@ func TestE2ELocal(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Logf("cold start (exec → first HTTP response, local): %v", time.Since(start))
+	t.Logf("cold start (exec → first HTTP response, local): %v", time.Since(p.Started))
 	want := fmt.Sprintf("POST /hello?x=1 host=127.0.0.1:%d cookie= body=hi", port)
 	if string(body) != want {
 		t.Fatalf("body %q, want %q", body, want)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { exited <- p.Cmd.Wait() }()
 	select {
 	case err := <-exited:
 		if err != nil {
