@@ -2,19 +2,12 @@ package infra_test
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"net/rpc"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +15,7 @@ import (
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
 	scfevents "github.com/tencentyun/scf-go-lib/events"
 
+	"wecom-crm-bot/shared/platform/platformtest"
 	"wecom-crm-bot/shared/wecom/wxcrypt"
 )
 
@@ -168,16 +162,16 @@ func answerOnLambda(t *testing.T, bin string, evs map[string]event) {
 			if !ok {
 				t.Fatalf("functions/%s has no test invocation; add one to functionEvents", f)
 			}
-			api := newRuntimeAPI(t)
-			res := api.enqueue(ev.lambda)
-			out := start(t, filepath.Join(bin, f), append(functionEnv(t), "AWS_LAMBDA_RUNTIME_API="+api.addr(),
+			api := platformtest.NewRuntimeAPI(t, platformtest.RuntimeOptions{FunctionName: f, Deadline: 20 * time.Second})
+			res := api.Enqueue(ev.lambda)
+			p := platformtest.Start(t, filepath.Join(bin, f), append(functionEnv(t), "AWS_LAMBDA_RUNTIME_API="+api.Addr(),
 				"AWS_LAMBDA_FUNCTION_NAME="+f, "AWS_REGION=ap-east-1", "_HANDLER=bootstrap")...)
-			r := api.wait(t, res)
-			if !r.ok {
-				t.Fatalf("invocation error: %s", r.body)
+			r := api.Wait(t, res, 20*time.Second)
+			if !r.OK {
+				t.Fatalf("invocation error: %s", r.Body)
 			}
-			ev.check(t, r.body)
-			waitLog(t, out, ev.log)
+			ev.check(t, r.Body)
+			waitLog(t, p, ev.log)
 		})
 	}
 }
@@ -189,23 +183,16 @@ func answerOnSCF(t *testing.T, bin string, evs map[string]event) {
 			if !ok {
 				t.Fatalf("functions/%s has no test invocation; add one to functionEvents", f)
 			}
-			port := freePort(t)
-			out := start(t, filepath.Join(bin, f), append(functionEnv(t), "TENCENTCLOUD_RUNENV=SCF",
+			port := platformtest.FreePort(t)
+			p := platformtest.Start(t, filepath.Join(bin, f), append(functionEnv(t), "TENCENTCLOUD_RUNENV=SCF",
 				"_LAMBDA_SERVER_PORT="+strconv.Itoa(port), "SCF_FUNCTIONNAME="+f, "SCF_NAMESPACE=default",
 				"TENCENTCLOUD_REGION=ap-guangzhou")...)
-			c := dialSCF(t, port)
-			if err := c.Call("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}); err != nil {
-				t.Fatalf("Function.Ping: %v", err)
-			}
-			dl := time.Now().Add(20 * time.Second)
-			req := &messages.InvokeRequest{
+			c := platformtest.DialSCF(t, port, 20*time.Second)
+			c.Ping(t)
+			resp := c.Invoke(t, &messages.InvokeRequest{
 				Payload: ev.scf, RequestId: "scf-" + f, FunctionName: f, Namespace: "default",
-				Deadline: messages.InvokeRequest_Timestamp{Seconds: dl.Unix(), Nanos: int64(dl.Nanosecond())},
-			}
-			var resp messages.InvokeResponse
-			if err := c.Call("Function.Invoke", req, &resp); err != nil {
-				t.Fatalf("Function.Invoke: %v", err)
-			}
+				Deadline: platformtest.Deadline(20 * time.Second),
+			})
 			if resp.Error != nil {
 				t.Fatalf("invocation error: %+v", resp.Error)
 			}
@@ -216,169 +203,15 @@ func answerOnSCF(t *testing.T, bin string, evs map[string]event) {
 				}
 			}
 			ev.check(t, resp.Payload)
-			waitLog(t, out, ev.log)
+			waitLog(t, p, ev.log)
 		})
 	}
 }
 
-// --- process, Lambda Runtime API fake, SCF dialing ----------------------
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func waitLog(t *testing.T, out *syncBuffer, line string) {
+// waitLog waits until the function has logged line, if line is set.
+func waitLog(t *testing.T, p *platformtest.Process, line string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); line != "" && !strings.Contains(out.String(), line); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line %q", line)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if line != "" {
+		p.WaitOutput(t, line, 5*time.Second)
 	}
-}
-
-func start(t *testing.T, bin string, env ...string) *syncBuffer {
-	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = env
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // may have exited already
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(bin), out.String())
-		}
-	})
-	return out
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func dialSCF(t *testing.T, port int) *rpc.Client {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := rpc.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			t.Cleanup(func() { _ = c.Close() })
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dial scf function: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-type result struct {
-	ok   bool
-	body []byte
-}
-
-// runtimeAPI serves the Lambda Runtime API routes aws-lambda-go uses.
-type runtimeAPI struct {
-	srv     *httptest.Server
-	pending chan [2]string
-	mu      sync.Mutex
-	waiting map[string]chan result
-	initErr chan []byte
-	seq     int
-}
-
-func newRuntimeAPI(t *testing.T) *runtimeAPI {
-	a := &runtimeAPI{pending: make(chan [2]string, 4), waiting: map[string]chan result{}, initErr: make(chan []byte, 1)}
-	done := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case inv := <-a.pending:
-			w.Header().Set("Lambda-Runtime-Aws-Request-Id", inv[0])
-			w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(20*time.Second).UnixMilli(), 10))
-			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:ap-east-1:123456789012:function:f")
-			w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-5e9f0c65-1de4d666d4dd26aced652b6c;Parent=1;Sampled=0")
-			_, _ = io.WriteString(w, inv[1])
-		case <-r.Context().Done():
-		case <-done:
-			w.WriteHeader(http.StatusGone)
-		}
-	})
-	complete := func(ok bool) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			a.mu.Lock()
-			ch := a.waiting[r.PathValue("id")]
-			delete(a.waiting, r.PathValue("id"))
-			a.mu.Unlock()
-			if ch == nil {
-				http.Error(w, "unknown request id", http.StatusBadRequest)
-				return
-			}
-			b, _ := io.ReadAll(r.Body)
-			ch <- result{ok: ok, body: b}
-			w.WriteHeader(http.StatusAccepted)
-		}
-	}
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", complete(true))
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", complete(false))
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		select {
-		case a.initErr <- b:
-		default:
-		}
-		w.WriteHeader(http.StatusAccepted)
-	})
-	a.srv = httptest.NewServer(mux)
-	t.Cleanup(func() { close(done); a.srv.Close() })
-	return a
-}
-
-func (a *runtimeAPI) addr() string { return strings.TrimPrefix(a.srv.URL, "http://") }
-
-func (a *runtimeAPI) enqueue(ev []byte) chan result {
-	a.mu.Lock()
-	a.seq++
-	id := fmt.Sprintf("req-%d", a.seq)
-	ch := make(chan result, 1)
-	a.waiting[id] = ch
-	a.mu.Unlock()
-	a.pending <- [2]string{id, string(ev)}
-	return ch
-}
-
-func (a *runtimeAPI) wait(t *testing.T, ch chan result) result {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case b := <-a.initErr:
-		t.Fatalf("init error: %s", b)
-	case <-time.After(20 * time.Second):
-		t.Fatal("no invocation result within 20 s")
-	}
-	return result{}
 }
