@@ -3,54 +3,14 @@ package bot_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"wecom-crm-bot/shared/bot"
+	"wecom-crm-bot/shared/bot/bottest"
 	"wecom-crm-bot/shared/domain"
 )
-
-// script is one scripted conversation in testdata/conversations.
-type script struct {
-	Name     string `yaml:"name"`
-	Channel  string `yaml:"channel"`
-	Start    string `yaml:"start"` // RFC 3339; default Wednesday 2025-11-26 10:00 +08:00
-	Customer *struct {
-		Name        string         `yaml:"name"`
-		VIP         bool           `yaml:"vip"`
-		OwnerUserID string         `yaml:"owner_userid"`
-		OwnerName   string         `yaml:"owner_name"`
-		Orders      []domain.Order `yaml:"orders"`
-	} `yaml:"customer"`
-	// ShopOrders are other orders in the CRM with the phone of the contact
-	// who placed them (for verification of unknown customers).
-	ShopOrders []struct {
-		Phone string       `yaml:"phone"`
-		Order domain.Order `yaml:"order"`
-	} `yaml:"shop_orders"`
-	Turns []struct {
-		Say    string        `yaml:"say"`
-		MenuID string        `yaml:"menu_id"`
-		After  time.Duration `yaml:"after"` // time since the previous turn (default 1m)
-		Expect struct {
-			Intent       string   `yaml:"intent"`
-			Contains     string   `yaml:"contains"`
-			Lacks        string   `yaml:"lacks"`   // must not appear in any reply
-			Handoff      string   `yaml:"handoff"` // reason, or "none"
-			Menu         []string `yaml:"menu"`    // ids that must be offered; "*" = any menu
-			Flow         *string  `yaml:"flow"`    // flow after the turn; "" = none
-			Answered     *bool    `yaml:"answered"`
-			Satisfaction int      `yaml:"satisfaction"`
-			End          bool     `yaml:"end"`
-			Booked       int      `yaml:"booked"` // appointments booked so far
-		} `yaml:"expect"`
-	} `yaml:"turns"`
-}
 
 // fakeOrders serves the script's orders with the phone of their contact;
 // "ZZ…" ids fail as unavailable.
@@ -96,31 +56,8 @@ func (f *fakeBooker) Book(ctx context.Context, t domain.Task) error {
 	return nil
 }
 
-func loadScripts(t *testing.T) map[string]script {
-	t.Helper()
-	files, err := filepath.Glob("testdata/conversations/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no conversations: %v", err)
-	}
-	out := map[string]script{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s script
-		dec := yaml.NewDecoder(strings.NewReader(string(data)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&s); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out[filepath.Base(f)] = s
-	}
-	return out
-}
-
 func TestConversations(t *testing.T) {
-	scripts := loadScripts(t)
+	scripts := bottest.Load(t, "testdata/conversations")
 	if len(scripts) < 30 {
 		t.Errorf("only %d scripted conversations, want ≥ 30", len(scripts))
 	}
@@ -132,7 +69,7 @@ func TestConversations(t *testing.T) {
 	}
 }
 
-func runScript(t *testing.T, kb *bot.Knowledge, s script) {
+func runScript(t *testing.T, kb *bot.Knowledge, s bottest.Script) {
 	t.Helper()
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	now := time.Date(2025, 11, 26, 10, 0, 0, 0, loc)
