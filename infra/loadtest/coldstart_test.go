@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"wecom-crm-bot/infra/localstack"
+	"wecom-crm-bot/shared/platform/platformtest"
 	"wecom-crm-bot/shared/wecom/wxcrypt"
 )
 
@@ -152,31 +151,6 @@ func sealedCallback(t *testing.T) (string, []byte) {
 	return q.Encode(), []byte(body)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startProcess runs bin with env and kills it at cleanup.
-func startProcess(t *testing.T, bin string, env []string) (time.Time, *bytes.Buffer) {
-	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return start, &stderr
-}
-
 // TestColdStartLocal measures process start → first acknowledged request
 // with PORT set (the local platform): the callback function must answer a
 // sealed WeCom callback with "success"; admin any request below 500.
@@ -190,11 +164,11 @@ func TestColdStartLocal(t *testing.T) {
 	for _, fn := range []string{"callback", "admin"} {
 		t.Run(fn, func(t *testing.T) {
 			bin := hostBinary(t, fn)
-			port := freePort(t)
-			start, stderr := startProcess(t, bin, append(baseEnv(t), "PORT="+strconv.Itoa(port), "PLATFORM=local"))
+			port := platformtest.FreePort(t)
+			p := platformtest.Start(t, bin, append(baseEnv(t), "PORT="+strconv.Itoa(port), "PLATFORM=local")...)
 			base := "http://127.0.0.1:" + strconv.Itoa(port)
 			client := &http.Client{Timeout: 2 * time.Second}
-			deadline := start.Add(15 * time.Second)
+			deadline := p.Started.Add(15 * time.Second)
 			for {
 				var resp *http.Response
 				var err error
@@ -213,61 +187,16 @@ func TestColdStartLocal(t *testing.T) {
 					if !ok {
 						t.Fatalf("answered %d %q", resp.StatusCode, b)
 					}
-					t.Logf("cold start local %s: %v (%d)", fn, time.Since(start).Round(time.Millisecond), resp.StatusCode)
+					t.Logf("cold start local %s: %v (%d)", fn, time.Since(p.Started).Round(time.Millisecond), resp.StatusCode)
 					return
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("no answer within 15s: %v\n%s", err, stderr)
+					t.Fatalf("no answer within 15s: %v\n%s", err, p.Output())
 				}
 				time.Sleep(2 * time.Millisecond)
 			}
 		})
 	}
-}
-
-// runtimeAPI is a minimal Lambda Runtime API: it hands out one event and
-// reports the first /response or /error.
-type runtimeAPI struct {
-	srv    *httptest.Server
-	result chan lambdaResult
-}
-
-type lambdaResult struct {
-	ok   bool
-	body []byte
-}
-
-func newRuntimeAPI(t *testing.T, event []byte) *runtimeAPI {
-	t.Helper()
-	api := &runtimeAPI{result: make(chan lambdaResult, 4)}
-	var once sync.Once
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
-		first := false
-		once.Do(func() { first = true })
-		if !first {
-			<-r.Context().Done() // no second invocation
-			return
-		}
-		w.Header().Set("Lambda-Runtime-Aws-Request-Id", "coldstart-1")
-		w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(30*time.Second).UnixMilli(), 10))
-		w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:ap-east-1:123456789012:function:coldstart")
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(event)
-	})
-	done := func(ok bool) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			b, _ := io.ReadAll(r.Body)
-			api.result <- lambdaResult{ok: ok, body: b}
-			w.WriteHeader(http.StatusAccepted)
-		}
-	}
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", done(true))
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", done(false))
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", done(false))
-	api.srv = httptest.NewServer(mux)
-	t.Cleanup(api.srv.Close)
-	return api
 }
 
 // lambdaEvent is the first event each function gets: an API Gateway v2
@@ -315,28 +244,28 @@ func TestColdStartLambda(t *testing.T) {
 	for _, fn := range functionNames(t) {
 		t.Run(fn, func(t *testing.T) {
 			bin := hostBinary(t, fn)
-			api := newRuntimeAPI(t, lambdaEvent(t, fn))
-			start, stderr := startProcess(t, bin, append(baseEnv(t),
-				"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(api.srv.URL, "http://"), "AWS_LAMBDA_FUNCTION_NAME="+fn,
-				"AWS_REGION=ap-east-1", "_HANDLER=bootstrap"))
-			select {
-			case res := <-api.result:
-				if !res.ok {
-					t.Fatalf("invocation failed: %s\n%s", res.body, stderr)
-				}
-				if fn == "callback" {
-					var resp struct {
-						StatusCode int    `json:"statusCode"`
-						Body       string `json:"body"`
-					}
-					if err := json.Unmarshal(res.body, &resp); err != nil || resp.StatusCode != 200 {
-						t.Fatalf("callback answered %s", res.body)
-					}
-				}
-				t.Logf("cold start lambda %s: %v", fn, time.Since(start).Round(time.Millisecond))
-			case <-time.After(15 * time.Second):
-				t.Fatalf("no invocation result within 15s\n%s", stderr)
+			api := platformtest.NewRuntimeAPI(t, platformtest.RuntimeOptions{FunctionName: "coldstart"})
+			result := api.Enqueue(lambdaEvent(t, fn))
+			p := platformtest.Start(t, bin, append(baseEnv(t),
+				"AWS_LAMBDA_RUNTIME_API="+api.Addr(), "AWS_LAMBDA_FUNCTION_NAME="+fn,
+				"AWS_REGION=ap-east-1", "_HANDLER=bootstrap")...)
+			res, err := api.Await(result, 15*time.Second)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, p.Output())
 			}
+			if !res.OK {
+				t.Fatalf("invocation failed: %s\n%s", res.Body, p.Output())
+			}
+			if fn == "callback" {
+				var resp struct {
+					StatusCode int    `json:"statusCode"`
+					Body       string `json:"body"`
+				}
+				if err := json.Unmarshal(res.Body, &resp); err != nil || resp.StatusCode != 200 {
+					t.Fatalf("callback answered %s", res.Body)
+				}
+			}
+			t.Logf("cold start lambda %s: %v", fn, time.Since(p.Started).Round(time.Millisecond))
 		})
 	}
 }
