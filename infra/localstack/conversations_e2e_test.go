@@ -10,45 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"wecom-crm-bot/infra/emulator"
 	"wecom-crm-bot/infra/localstack"
 	"wecom-crm-bot/shared/bot"
+	"wecom-crm-bot/shared/bot/bottest"
 	"wecom-crm-bot/shared/crm/builtin"
 	"wecom-crm-bot/shared/domain"
 )
-
-// e2eScript is the part of a scripted conversation
-// (shared/bot/testdata/conversations) that can be observed from outside:
-// reply text, menus and the kf session state.
-type e2eScript struct {
-	Name     string `yaml:"name"`
-	Channel  string `yaml:"channel"`
-	Start    string `yaml:"start"`
-	Customer *struct {
-		Name        string         `yaml:"name"`
-		VIP         bool           `yaml:"vip"`
-		OwnerUserID string         `yaml:"owner_userid"`
-		OwnerName   string         `yaml:"owner_name"`
-		Orders      []domain.Order `yaml:"orders"`
-	} `yaml:"customer"`
-	ShopOrders []struct {
-		Phone string       `yaml:"phone"`
-		Order domain.Order `yaml:"order"`
-	} `yaml:"shop_orders"`
-	Turns []struct {
-		Say    string        `yaml:"say"`
-		MenuID string        `yaml:"menu_id"`
-		After  time.Duration `yaml:"after"`
-		Expect struct {
-			Contains string   `yaml:"contains"`
-			Lacks    string   `yaml:"lacks"`
-			Handoff  string   `yaml:"handoff"`
-			Menu     []string `yaml:"menu"`
-		} `yaml:"expect"`
-	} `yaml:"turns"`
-}
 
 // e2eSkip lists scripts that depend on the time of day or on time passing
 // (the local stack runs on the wall clock), need a message type the
@@ -68,27 +36,6 @@ var e2eSkip = map[string]string{
 	"38_english_appointment.yaml":      "absolute dates relative to a fixed clock",
 }
 
-func loadE2EScripts(t *testing.T) map[string]e2eScript {
-	t.Helper()
-	files, err := filepath.Glob("../../shared/bot/testdata/conversations/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no conversations: %v", err)
-	}
-	out := map[string]e2eScript{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s e2eScript
-		if err := yaml.Unmarshal(data, &s); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out[filepath.Base(f)] = s
-	}
-	return out
-}
-
 // userFor turns a script file name into a distinct emulator customer id.
 func userFor(file string) string {
 	return "wmE2E_" + strings.NewReplacer(".yaml", "", "-", "_").Replace(file)
@@ -97,7 +44,7 @@ func userFor(file string) string {
 // crmData writes the built-in CRM's demo data plus one contact per script
 // customer (with owner and orders) and the scripts' other orders, and
 // returns the file name.
-func crmData(t *testing.T, scripts map[string]e2eScript) string {
+func crmData(t *testing.T, scripts map[string]bottest.Script) string {
 	t.Helper()
 	seed, err := builtin.New()
 	if err != nil {
@@ -190,7 +137,7 @@ func inHandoff(s *localstack.Stack, user string) bool {
 // through the whole product: emulator → callback → queue → worker → bot →
 // send_msg → emulator, each as its own customer.
 func TestScriptedConversationsEndToEnd(t *testing.T) {
-	scripts := loadE2EScripts(t)
+	scripts := bottest.Load(t, "../../shared/bot/testdata/conversations")
 	run := 0
 	for f := range scripts {
 		if _, skip := e2eSkip[f]; !skip {
@@ -219,7 +166,7 @@ func TestScriptedConversationsEndToEnd(t *testing.T) {
 	})
 }
 
-func runE2EScript(t *testing.T, s *localstack.Stack, user string, sc e2eScript) {
+func runE2EScript(t *testing.T, s *localstack.Stack, user string, sc bottest.Script) {
 	ctx := t.Context()
 	for i, turn := range sc.Turns {
 		before := len(botLines(s, user))
