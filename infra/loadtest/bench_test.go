@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -75,6 +76,7 @@ func benchCallback(b *testing.B, storeURL string) {
 	const chunk = 512
 	var queries []string
 	var bodies [][]byte
+	var lat []time.Duration
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -85,12 +87,21 @@ func benchCallback(b *testing.B, storeURL string) {
 		}
 		req := httptest.NewRequest(http.MethodPost, "/wecom/default?"+queries[i%chunk], bytes.NewReader(bodies[i%chunk]))
 		rec := httptest.NewRecorder()
+		t0 := time.Now()
 		h.ServeHTTP(rec, req)
+		lat = append(lat, time.Since(t0))
 		if rec.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 		i++
 	}
+	// The ack latency distribution (the target is p99 < 5 ms locally).
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
 }
 
 // BenchmarkCallbackStoreBbolt is the callback end to end on bbolt (fsync
