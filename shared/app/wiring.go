@@ -61,7 +61,12 @@ func (a *App) Callback(ctx context.Context, pub queue.Publisher) (http.Handler, 
 	for _, ch := range a.Config.Channels {
 		chans = append(chans, callback.Channel{Name: ch.Name, CorpID: ch.CorpID, Token: ch.Token, EncodingAESKey: ch.EncodingAESKey})
 	}
-	return callback.NewHandler(chans, st, pub, a.Logger)
+	var opts []callback.Option
+	if q, ok := pub.(*localq.Queue); ok && q.CanClaimAndPublish() {
+		// Queue and claims live in the same store: one durable write per callback.
+		opts = append(opts, callback.WithClaimPublisher(q))
+	}
+	return callback.NewHandler(chans, st, pub, a.Logger, opts...)
 }
 
 // WeComClient returns an API client for one credential, sharing the token

@@ -103,6 +103,14 @@ type Counters interface {
 	Counts(ctx context.Context, series string, from, to time.Time) (map[string]map[string]int64, error)
 }
 
+// ClaimAdder is an optional engine capability: claim key and add an outbox
+// item in one atomic write. It reports false, and writes nothing, when the
+// claim is already taken. The callback uses it (through localq) to
+// acknowledge a callback with one durable write instead of two.
+type ClaimAdder interface {
+	ClaimAndAdd(ctx context.Context, key string, ttl time.Duration, item Item) (bool, error)
+}
+
 // Store is everything an engine provides.
 type Store interface {
 	Claims

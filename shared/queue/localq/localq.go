@@ -90,11 +90,47 @@ func (q *Queue) Publish(ctx context.Context, msg queue.Message) error {
 	if err := q.box.Add(ctx, store.Item{Topic: q.cfg.Topic, ID: msg.ID, Payload: payload, Due: time.Now()}); err != nil {
 		return fmt.Errorf("localq: publish %s: %w", msg.ID, err)
 	}
+	q.notify()
+	return nil
+}
+
+// CanClaimAndPublish reports whether the queue's store can claim a key and
+// enqueue in one write (store.ClaimAdder), so ClaimAndPublish is usable.
+func (q *Queue) CanClaimAndPublish() bool {
+	_, ok := q.box.(store.ClaimAdder)
+	return ok
+}
+
+// ClaimAndPublish claims key for ttl and stores msg in the same atomic write
+// of the underlying store; it reports false, storing nothing, when key is
+// already claimed. The store must support it (CanClaimAndPublish).
+func (q *Queue) ClaimAndPublish(ctx context.Context, key string, ttl time.Duration, msg queue.Message) (bool, error) {
+	ca, ok := q.box.(store.ClaimAdder)
+	if !ok {
+		return false, errors.New("localq: the store cannot claim and add atomically")
+	}
+	if msg.ID == "" {
+		return false, errors.New("localq: message without id")
+	}
+	payload, err := json.Marshal(msg)
+	if err != nil {
+		return false, fmt.Errorf("localq: encode: %w", err)
+	}
+	won, err := ca.ClaimAndAdd(ctx, key, ttl, store.Item{Topic: q.cfg.Topic, ID: msg.ID, Payload: payload, Due: time.Now()})
+	if err != nil {
+		return false, fmt.Errorf("localq: claim and publish %s: %w", msg.ID, err)
+	}
+	if won {
+		q.notify()
+	}
+	return won, nil
+}
+
+func (q *Queue) notify() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // Run consumes messages until ctx is cancelled. It returns nil on cancellation.

@@ -160,16 +160,38 @@ func getBE64(b []byte) int64 { return int64(binary.BigEndian.Uint64(b)) }
 func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	var won bool
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		won = false
-		b := tx.Bucket(bucketClaims)
-		if v := b.Get([]byte(key)); len(v) == 8 && live(getBE64(v), s.nowNano()) {
-			return nil
-		}
-		won = true
-		return b.Put([]byte(key), be64(s.expiry(ttl)))
+		var err error
+		won, err = s.claimTx(tx, key, ttl)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("boltstore: claim %s: %w", key, err)
+	}
+	return won, nil
+}
+
+func (s *Store) claimTx(tx *bolt.Tx, key string, ttl time.Duration) (bool, error) {
+	b := tx.Bucket(bucketClaims)
+	if v := b.Get([]byte(key)); len(v) == 8 && live(getBE64(v), s.nowNano()) {
+		return false, nil
+	}
+	return true, b.Put([]byte(key), be64(s.expiry(ttl)))
+}
+
+// ClaimAndAdd implements store.ClaimAdder: the claim and the outbox item
+// are written in one transaction (one fsync instead of two), and neither is
+// written when the claim is already taken.
+func (s *Store) ClaimAndAdd(ctx context.Context, key string, ttl time.Duration, item store.Item) (bool, error) {
+	var won bool
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		var err error
+		if won, err = s.claimTx(tx, key, ttl); err != nil || !won {
+			return err
+		}
+		return s.addTx(tx, item)
+	})
+	if err != nil {
+		return false, fmt.Errorf("boltstore: claim %s and add outbox %s/%s: %w", key, item.Topic, item.ID, err)
 	}
 	return won, nil
 }

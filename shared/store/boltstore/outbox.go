@@ -95,31 +95,33 @@ func (tp topic) unindex(e *entry) error {
 
 // Add implements store.Outbox.
 func (s *Store) Add(ctx context.Context, item store.Item) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		tp, _, err := openTopic(tx, item.Topic, true)
-		if err != nil {
-			return err
-		}
-		if _, exists, err := tp.load(item.ID); err != nil || exists {
-			return err
-		}
-		now := s.now()
-		if item.Due.IsZero() {
-			item.Due = now
-		}
-		if item.Created.IsZero() {
-			item.Created = now
-		}
-		e := entry{Item: item}
-		if err := tp.schedule(&e, item.Due); err != nil {
-			return err
-		}
-		return tp.save(e)
-	})
+	err := s.update(ctx, func(tx *bolt.Tx) error { return s.addTx(tx, item) })
 	if err != nil {
 		return fmt.Errorf("boltstore: add outbox %s/%s: %w", item.Topic, item.ID, err)
 	}
 	return nil
+}
+
+func (s *Store) addTx(tx *bolt.Tx, item store.Item) error {
+	tp, _, err := openTopic(tx, item.Topic, true)
+	if err != nil {
+		return err
+	}
+	if _, exists, err := tp.load(item.ID); err != nil || exists {
+		return err
+	}
+	now := s.now()
+	if item.Due.IsZero() {
+		item.Due = now
+	}
+	if item.Created.IsZero() {
+		item.Created = now
+	}
+	e := entry{Item: item}
+	if err := tp.schedule(&e, item.Due); err != nil {
+		return err
+	}
+	return tp.save(e)
 }
 
 // Take implements store.Outbox.

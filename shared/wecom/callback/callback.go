@@ -62,14 +62,27 @@ const (
 type Option func(*options)
 
 type options struct {
-	claimTTL time.Duration
-	maxBody  int64
-	now      func() time.Time
+	claimTTL       time.Duration
+	maxBody        int64
+	now            func() time.Time
+	claimPublisher ClaimPublisher
 }
 
 func defaultOptions() options {
 	return options{claimTTL: DefaultClaimTTL, maxBody: DefaultMaxBody, now: time.Now}
 }
+
+// ClaimPublisher claims the de-duplication key and queues the message in
+// one atomic step (localq over a store that supports store.ClaimAdder). It
+// reports false, and queues nothing, when the key was already claimed.
+type ClaimPublisher interface {
+	ClaimAndPublish(ctx context.Context, key string, ttl time.Duration, msg queue.Message) (bool, error)
+}
+
+// WithClaimPublisher makes the handler claim and publish in one atomic
+// step through cp (one durable write per callback, nothing to release on
+// failure) instead of Claim then Publish.
+func WithClaimPublisher(cp ClaimPublisher) Option { return func(o *options) { o.claimPublisher = cp } }
 
 // WithClaimTTL sets how long a callback's dedupe claim lives (default 24h).
 func WithClaimTTL(d time.Duration) Option { return func(o *options) { o.claimTTL = d } }
@@ -243,6 +256,34 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request, ch *channel, c
 	}
 	kind := msg.Kind()
 	key := "cb:" + ch.Name + ":" + msg.DedupeKey()
+	e := Envelope{
+		Key: key, Channel: ch.Name, CorpID: ch.CorpID, Received: h.opts.now(),
+		CorrelationID: cid, Kind: kind.String(), Message: msg,
+	}
+	if kind == event.KindUnknown {
+		e.Raw = string(plain)
+	}
+	payload, err := json.Marshal(e)
+	if err != nil {
+		h.reject(ctx, w, ch, cid, http.StatusServiceUnavailable, "encode envelope", err)
+		return
+	}
+	qm := queue.Message{ID: key, Body: payload, Attributes: map[string]string{"correlation_id": cid}}
+	if cp := h.opts.claimPublisher; cp != nil {
+		// One atomic write: nothing to release when it fails.
+		won, err := cp.ClaimAndPublish(ctx, key, h.opts.claimTTL, qm)
+		switch {
+		case err != nil:
+			h.reject(ctx, w, ch, cid, http.StatusServiceUnavailable, "claim and publish failed", err)
+		case !won:
+			h.logMsg(ctx, "callback: duplicate", ch, cid, kind, &msg)
+			ack(w)
+		default:
+			h.logMsg(ctx, "callback: enqueued", ch, cid, kind, &msg)
+			ack(w)
+		}
+		return
+	}
 	won, err := h.claims.Claim(ctx, key, h.opts.claimTTL)
 	if err != nil {
 		h.reject(ctx, w, ch, cid, http.StatusServiceUnavailable, "claim failed", err)
@@ -253,18 +294,7 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request, ch *channel, c
 		ack(w)
 		return
 	}
-	e := Envelope{
-		Key: key, Channel: ch.Name, CorpID: ch.CorpID, Received: h.opts.now(),
-		CorrelationID: cid, Kind: kind.String(), Message: msg,
-	}
-	if kind == event.KindUnknown {
-		e.Raw = string(plain)
-	}
-	payload, err := json.Marshal(e)
-	if err == nil {
-		err = h.pub.Publish(ctx, queue.Message{ID: key, Body: payload, Attributes: map[string]string{"correlation_id": cid}})
-	}
-	if err != nil {
+	if err := h.pub.Publish(ctx, qm); err != nil {
 		// Release the claim so WeCom's retry can succeed. The request may be
 		// cancelled already; the release must still happen.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
