@@ -468,13 +468,18 @@ func (b *Bot) handoff(t *turn, reason, intent, prefix string) {
 }
 
 // routeVIP routes a VIP customer's conversation to their owner once, after
-// the bot has answered what it could.
+// the bot has answered what it could. It waits while the bot is in the
+// middle of something with the customer (a flow's question, a suggestion
+// menu, the survey): handing over then would leave that question hanging.
 func (b *Bot) routeVIP(t *turn) {
 	c := t.in.Customer
 	if c == nil || !c.Contact.VIP || t.st.VIPRouted || t.out.Handoff != nil || t.out.End {
 		if t.out.Handoff != nil && c != nil && c.Contact.VIP {
 			t.st.VIPRouted = true
 		}
+		return
+	}
+	if t.st.Flow != nil || len(t.st.Suggested) > 0 || t.st.Survey {
 		return
 	}
 	if conv := t.in.Conversation; conv != nil && (conv.Handoff != nil || conv.HumanActive) {
