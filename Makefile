@@ -52,7 +52,7 @@ fuzz-short: ## run every fuzz target briefly (FUZZTIME_SHORT, default 3000x each
 loadtest: ## the full load + fault run: 10,000 messages, 500 conversations, bbolt and Redis (docs/reliability.md)
 	LOADTEST_FULL=1 $(GO) test -count=1 -timeout 60m -v -run 'TestLoad' ./infra/loadtest/
 
-coldstart: ## cold start of every function binary (local and Lambda Runtime API) and binary sizes vs the 20 MB budget
+coldstart: ## cold start of every function binary (local and Lambda Runtime API) and binary sizes vs the 15 MiB budget
 	$(GO) test -count=1 -v -run 'TestColdStart|TestBinarySizeBudget' ./infra/loadtest/ | grep -E 'cold start|MB|---|^ok|FAIL'
 
 package: ## cross-compile every function for linux/arm64 (AWS) and linux/amd64 (Tencent) and zip them (DIST=dist, FUNCTIONS=all)

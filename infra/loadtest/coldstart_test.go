@@ -23,8 +23,10 @@ import (
 	"wecom-crm-bot/shared/wecom/wxcrypt"
 )
 
-// sizeBudget is the most a stripped function binary may weigh.
-const sizeBudget = 20 << 20
+// sizeBudget is the most a stripped function binary may weigh: 15 MiB, the
+// product's size target (stricter than the 20 MB ceiling issue #11 set; the
+// binaries are 12.3–14.3 MiB today).
+const sizeBudget = 15 << 20
 
 // repoRoot is the module root (this package is infra/loadtest).
 func repoRoot(t testing.TB) string {
@@ -70,7 +72,7 @@ func build(t testing.TB, dir, fn, goos, goarch string) string {
 }
 
 // TestBinarySizeBudget fails when a stripped function binary for either
-// deployment target grows past 20 MB.
+// deployment target grows past sizeBudget (15 MiB).
 func TestBinarySizeBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every function twice")
