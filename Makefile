@@ -19,9 +19,10 @@ run: ## run the whole product locally (all functions, bbolt, emulator, built-in 
 engines: ## install the real test engines (redis-server, DynamoDB Local, fauxqs, chromium)
 	ENGINES_DIR=$(ENGINES_DIR) bash .ci/engines.sh
 
-lint: ## gofmt, go vet
+lint: ## gofmt, go vet, staticcheck (pinned as a tool in go.mod)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 test: engines lint test-go fuzz-short ## install engines, run every test against them, then every fuzz target briefly
 

@@ -136,7 +136,6 @@ type Emulator struct {
 	outbox    []Outbound
 	hooks     map[string][]time.Time // webhook key → recent send times
 	stats     Stats
-	seq       int
 }
 
 type ticket struct {

@@ -61,7 +61,7 @@ func functionNames(t testing.TB) []string {
 func build(t testing.TB, dir, fn, goos, goarch string) string {
 	t.Helper()
 	out := filepath.Join(dir, goos+"_"+goarch, fn)
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-tags", "lambda.norpc", "-trimpath",
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath",
 		"-ldflags", "-s -w", "-o", out, "./functions/"+fn)
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)

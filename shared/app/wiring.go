@@ -16,6 +16,7 @@ import (
 	"wecom-crm-bot/shared/crm/webhook"
 	"wecom-crm-bot/shared/domain"
 	"wecom-crm-bot/shared/notes"
+	"wecom-crm-bot/shared/platform"
 	"wecom-crm-bot/shared/queue"
 	"wecom-crm-bot/shared/queue/localq"
 	"wecom-crm-bot/shared/store"
@@ -266,7 +267,8 @@ func (a *App) Worker(ctx context.Context) (*worker.Worker, error) {
 	}
 	w, err := worker.New(worker.Config{
 		Channels: chans, State: st, Brain: brain, Customers: customers, Logger: a.Logger, Metrics: metrics,
-		NoteIdle: a.Config.NoteIdle, LogContent: a.Config.LogContent,
+		NoteIdle: a.Config.NoteIdle,
+		Redact:   func(s string) string { return platform.RedactText(s, a.Config.LogContent) },
 	})
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -705,6 +704,3 @@ func openDeal(deals []domain.Deal) (domain.Deal, bool) {
 	}
 	return domain.Deal{}, false
 }
-
-// errUnusable marks a flow answer the bot could not use.
-var errUnusable = errors.New("unusable answer")

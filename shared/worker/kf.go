@@ -286,6 +286,8 @@ func (w *Worker) customerMessage(ctx context.Context, ch Channel, m wecom.KfMsg,
 	if alreadyRan {
 		return nil
 	}
+	log.Debug("worker: customer message handled", "text", w.redact(text), "intent", out.Intent,
+		"confidence", out.Confidence, "replies", len(replies), "to_human", toHuman)
 	// A message a person handles counts as answered; it is not the bot's miss.
 	w.record(ctx, Event{Channel: ch.Name, Kind: "message_in", Intent: out.Intent, Confidence: out.Confidence,
 		Answered: out.Answered || toHuman, Clarified: out.Clarified, Text: text, Sentiment: out.Sentiment})

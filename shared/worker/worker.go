@@ -111,11 +111,14 @@ type Config struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 
-	NoteIdle   time.Duration // customer silence that ends a conversation; default 30m
-	LeaseTTL   time.Duration // kf sync lease; default 60s
-	LeaseWait  time.Duration // how long to wait for a busy lease before retrying later; default 8s
-	DoneTTL    time.Duration // how long processed-message markers live; default 7 days
-	LogContent bool          // log message text (never in production)
+	NoteIdle  time.Duration // customer silence that ends a conversation; default 30m
+	LeaseTTL  time.Duration // kf sync lease; default 60s
+	LeaseWait time.Duration // how long to wait for a busy lease before retrying later; default 8s
+	DoneTTL   time.Duration // how long processed-message markers live; default 7 days
+	// Redact prepares message text for the logs; the default logs only its
+	// length. The app passes platform.RedactText, which shows the text when
+	// LOG_CONTENT=true and masks phone numbers always.
+	Redact func(string) string
 }
 
 // Worker handles queued envelopes.
@@ -223,10 +226,10 @@ func newOwner() string {
 	return hex.EncodeToString(b[:])
 }
 
-// redact returns s for logs: the text itself only when LogContent is on.
+// redact returns s as it may appear in the logs.
 func (w *Worker) redact(s string) string {
-	if w.cfg.LogContent {
-		return s
+	if w.cfg.Redact != nil {
+		return w.cfg.Redact(s)
 	}
 	return fmt.Sprintf("[%d chars]", len([]rune(s)))
 }

@@ -130,25 +130,6 @@ func decodeSearch(b []byte) (searchResponse, error) {
 	return r, nil
 }
 
-func decodeObject(b []byte) (object, error) {
-	var o object
-	if err := json.Unmarshal(b, &o); err != nil {
-		return o, fmt.Errorf("decode object: %w", err)
-	}
-	if o.ID == "" {
-		return o, fmt.Errorf("decode object: no id")
-	}
-	return o, nil
-}
-
-func decodeBatch(b []byte) (batchResponse, error) {
-	var r batchResponse
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, fmt.Errorf("decode batch response: %w", err)
-	}
-	return r, nil
-}
-
 func decodeV4Assoc(b []byte) (v4AssocResponse, error) {
 	var r v4AssocResponse
 	if err := json.Unmarshal(b, &r); err != nil {

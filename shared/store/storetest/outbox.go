@@ -304,7 +304,7 @@ func testOutbox(t *testing.T, open opener) {
 				for time.Now().Before(deadline) {
 					items, err := s.Take(ctx, "t", 7, longTTL)
 					if err != nil {
-						errs <- fmt.Errorf("Take: %w", err)
+						errs <- fmt.Errorf("take: %w", err)
 						return
 					}
 					if len(items) == 0 {
@@ -315,7 +315,7 @@ func testOutbox(t *testing.T, open opener) {
 						delivered[it.ID]++
 						mu.Unlock()
 						if err := s.Ack(ctx, it.Topic, it.ID); err != nil {
-							errs <- fmt.Errorf("Ack: %w", err)
+							errs <- fmt.Errorf("ack: %w", err)
 							return
 						}
 					}

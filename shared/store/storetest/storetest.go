@@ -427,7 +427,7 @@ func increment(t *testing.T, s store.Records, key string) error {
 		case errors.Is(err, store.ErrNotFound):
 			r = store.Record{}
 		case err != nil:
-			return fmt.Errorf("Get: %w", err)
+			return fmt.Errorf("get: %w", err)
 		default:
 			if _, err := fmt.Sscan(string(r.Value), &count); err != nil {
 				return fmt.Errorf("parse %q: %w", r.Value, err)
@@ -438,7 +438,7 @@ func increment(t *testing.T, s store.Records, key string) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("Put: %w", err)
+			return fmt.Errorf("put: %w", err)
 		}
 		return nil
 	}

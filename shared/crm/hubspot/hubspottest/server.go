@@ -270,6 +270,7 @@ func decodeProps(raw map[string]json.RawMessage) (map[string]string, error) {
 	for k, v := range raw {
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
+			//lint:ignore ST1005 HubSpot's own wording, returned verbatim in its error body
 			return nil, fmt.Errorf("Property values were not valid: property %q must be a string, got %s", k, string(v))
 		}
 		out[k] = s
