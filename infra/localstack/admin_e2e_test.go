@@ -97,14 +97,21 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 		}
 	}
 
-	// The recorder flushes in the background; wait until the API shows the three messages.
+	// The recorder flushes in the background, one counter series after the
+	// other, so a read can land mid-flush: wait until every total is in.
 	var rep report
-	waitFor(t, "analytics flushed", 10*time.Second, func() bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		rep = report{}
-		return adminAPI(t, s, "GET", "/admin/api/report", nil, &rep) == 200 && rep.Totals.MessagesIn == 3 && rep.Totals.Unanswered == 2
-	})
-	if rep.Totals.MessagesOut != 3 || rep.Totals.Conversations != 3 {
-		t.Errorf("report totals = %+v, want 3 out, 3 conversations", rep.Totals)
+		code := adminAPI(t, s, "GET", "/admin/api/report", nil, &rep)
+		tot := rep.Totals
+		if code == 200 && tot.MessagesIn == 3 && tot.Unanswered == 2 && tot.MessagesOut == 3 && tot.Conversations == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("report totals = %+v (status %d), want 3 in, 2 unanswered, 3 out, 3 conversations", tot, code)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	b := browsertest.New(t, browsertest.Options{Width: 1400, Height: 1100, Timeout: 60 * time.Second})
@@ -181,7 +188,7 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 		}
 		return false
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for !answered() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
