@@ -28,6 +28,10 @@ type Turn struct {
 	// Answered is false for a customer turn the bot could not answer.
 	Answered  bool    `json:"answered,omitempty"`
 	Sentiment float64 `json:"sentiment,omitempty"` // -1 (negative) .. +1 (positive)
+	// Menu and MenuTail keep a bot turn's menu, so the reply can be re-sent
+	// exactly as it was (kf msgmenu).
+	Menu     []MenuItem `json:"menu,omitempty"`
+	MenuTail string     `json:"menu_tail,omitempty"`
 }
 
 // Handoff records a transfer of the conversation to a human.

@@ -49,8 +49,7 @@ func (w *Worker) appMessage(ctx context.Context, ch Channel, m event.Message, re
 		reply, handled = r, ok
 	}
 	if !handled {
-		var conv domain.Conversation
-		conv, err := w.updateConv(ctx, ch.Name, "app/"+m.FromUserName, func(c *domain.Conversation) {
+		_, err := w.updateConv(ctx, ch.Name, "app/"+m.FromUserName, func(c *domain.Conversation) {
 			c.CorpID, c.UserID = ch.CorpID, m.FromUserName
 		}, func(c *domain.Conversation) error {
 			c.LastActivity = now
@@ -73,7 +72,6 @@ func (w *Worker) appMessage(ctx context.Context, ch Channel, m event.Message, re
 		if err != nil {
 			return err
 		}
-		_ = conv
 	}
 	if reply.Text == "" {
 		return w.markDone(ctx, doneKey)

@@ -248,11 +248,8 @@ func (w *Worker) customerMessage(ctx context.Context, ch Channel, m wecom.KfMsg,
 			if i >= kfMaxPerCustomerMsg-1 { // keep one slot for a handoff notice
 				break
 			}
-			t := domain.Turn{At: now, Role: domain.RoleBot, MsgID: wecom.ReplyMsgID(m.MsgID, i), Text: r.Text}
-			if len(r.Menu) > 0 {
-				menu, _ := json.Marshal(r) // the menu travels with the turn for re-sends
-				t.Intent = "menu:" + string(menu)
-			}
+			t := domain.Turn{At: now, Role: domain.RoleBot, MsgID: wecom.ReplyMsgID(m.MsgID, i), Text: r.Text,
+				Menu: r.Menu, MenuTail: r.MenuTail}
 			replies = append(replies, t)
 			c.Turns = append(c.Turns, t)
 		}
@@ -318,11 +315,7 @@ func (w *Worker) sendKf(ctx context.Context, ch Channel, c domain.Conversation, 
 	if !c.LastCustomerAt.IsZero() && w.cfg.Now().Sub(c.LastCustomerAt) > kfWindow {
 		return fmt.Errorf("worker: outside the 48 h window: %w", wecom.ErrSendLimit)
 	}
-	r := domain.Reply{Text: t.Text}
-	if strings.HasPrefix(t.Intent, "menu:") {
-		_ = json.Unmarshal([]byte(strings.TrimPrefix(t.Intent, "menu:")), &r) // written by us above
-	}
-	msg := wecom.ReplyToKf(r)
+	msg := wecom.ReplyToKf(domain.Reply{Text: t.Text, Menu: t.Menu, MenuTail: t.MenuTail})
 	msg.ToUser, msg.OpenKfID, msg.MsgID = c.ExternalUserID, c.OpenKfID, t.MsgID
 	if _, err := ch.Kf.SendMsg(ctx, msg); err != nil {
 		return fmt.Errorf("worker: send_msg: %w", err)
@@ -338,17 +331,17 @@ func (w *Worker) handoff(ctx context.Context, ch Channel, c domain.Conversation,
 	if h.To != "" && h.To != "pool" {
 		state, servicer = wecom.StateServicer, h.To
 	}
-	code, err := ch.Kf.TransServiceState(ctx, c.OpenKfID, c.ExternalUserID, state, servicer)
+	// The msg_code it returns is not needed: the handoff notice went out as a bot reply.
+	_, err := ch.Kf.TransServiceState(ctx, c.OpenKfID, c.ExternalUserID, state, servicer)
 	if err != nil && state == wecom.StateServicer {
 		// The owner may not be a servicer of this account: fall back to the pool.
 		w.logger(ctx).Warn("worker: handoff to owner failed, using the pool", "err", err)
 		state, servicer = wecom.StatePool, ""
-		code, err = ch.Kf.TransServiceState(ctx, c.OpenKfID, c.ExternalUserID, state, "")
+		_, err = ch.Kf.TransServiceState(ctx, c.OpenKfID, c.ExternalUserID, state, "")
 	}
 	if err != nil && !errors.Is(err, wecom.ErrSessionState) {
 		return fmt.Errorf("worker: service_state/trans: %w", err)
 	}
-	_ = code // the handoff notice was already sent as a bot reply
 	w.record(ctx, Event{Channel: ch.Name, Kind: "handoff", Reason: h.Reason})
 	if ch.App != nil && servicer != "" {
 		card := handoffCard(c, customer, h.Reason)
