@@ -16,6 +16,7 @@ import (
 	"wecom-crm-bot/shared/crm"
 	"wecom-crm-bot/shared/crm/builtin"
 	"wecom-crm-bot/shared/platform"
+	"wecom-crm-bot/shared/queue/localq"
 	"wecom-crm-bot/shared/store"
 	"wecom-crm-bot/shared/store/boltstore"
 	"wecom-crm-bot/shared/store/dynamostore"
@@ -31,6 +32,7 @@ type App struct {
 	store     store.Store
 	builtin   *builtin.CRM
 	crm       crm.CRM
+	localq    *localq.Queue
 	knowledge *bot.KnowledgeSource
 	closers   []io.Closer
 }
@@ -111,6 +113,6 @@ func (a *App) Close() error {
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i].Close())
 	}
-	a.closers, a.store = nil, nil
+	a.closers, a.store, a.localq = nil, nil, nil
 	return errors.Join(errs...)
 }

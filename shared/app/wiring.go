@@ -25,13 +25,20 @@ import (
 	"wecom-crm-bot/shared/worker"
 )
 
-// LocalQueue returns the durable in-process queue over the store (QUEUE=memory).
+// LocalQueue returns (once) the durable in-process queue over the store
+// (QUEUE=memory). One instance per process, so that a publish wakes the
+// consumer at once instead of at its next poll.
 func (a *App) LocalQueue(ctx context.Context) (*localq.Queue, error) {
 	st, err := a.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return localq.New(st, localq.Config{Logger: a.Logger}), nil
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.localq == nil {
+		a.localq = localq.New(st, localq.Config{Logger: a.Logger})
+	}
+	return a.localq, nil
 }
 
 // Publisher opens the configured queue for publishing.
