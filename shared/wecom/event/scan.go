@@ -224,7 +224,9 @@ func (sc *scanner) skipMisc() (bool, error) {
 func (sc *scanner) skipDirective() error {
 	depth := 0
 	var quote byte
-	for k := sc.i + 2; k < len(sc.s); k++ {
+	// Like encoding/xml, the byte right after "<!" belongs to the directive
+	// whatever it is (so "<!>" does not end there).
+	for k := sc.i + 3; k < len(sc.s); k++ {
 		c := sc.s[k]
 		switch {
 		case quote != 0:
